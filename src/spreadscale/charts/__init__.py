@@ -1,0 +1,1 @@
+"""Vega-Lite chart specifications built as plain dicts: data in, dict out."""

@@ -1,0 +1,160 @@
+"""Django settings, read from environment variables.
+
+SPREADSCALE_HOME      data directory (default ./var): SQLite database, uploads, secret key in demo mode
+DATABASE_URL          e.g. postgres://user@127.0.0.1:5432/spreadscale; unset means SQLite in SPREADSCALE_HOME
+SPREADSCALE_SECRET_KEY required unless SPREADSCALE_DEMO or SPREADSCALE_DEBUG is on
+SPREADSCALE_DEBUG     Django debug pages (never in production)
+SPREADSCALE_DEMO      demo mode: a secret key is generated in SPREADSCALE_HOME
+SPREADSCALE_ALLOWED_HOSTS comma-separated host names (default: localhost names only)
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from spreadscale.web.env import env_bool, env_int, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent
+HOME = env_path("SPREADSCALE_HOME", "./var")
+DEBUG = env_bool("SPREADSCALE_DEBUG")
+DEMO = env_bool("SPREADSCALE_DEMO")
+
+
+def _secret_key() -> str:
+    key = env_str("SPREADSCALE_SECRET_KEY")
+    if key:
+        return key
+    if not (DEBUG or DEMO):
+        raise ImproperlyConfigured(
+            "SPREADSCALE_SECRET_KEY is not set. Set it to a long random string "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or run in demo mode with SPREADSCALE_DEMO=1."
+        )
+    # Demo and debug only: one random key per data directory, kept so sessions survive restarts.
+    HOME.mkdir(parents=True, exist_ok=True)
+    path = HOME / "secret.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("SPREADSCALE_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("SPREADSCALE_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "spreadscale.web.core",
+    "spreadscale.web.measurement",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "spreadscale.web.urls"
+WSGI_APPLICATION = "spreadscale.web.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+            ],
+        },
+    },
+]
+
+
+def _databases() -> dict[str, dict[str, object]]:
+    url = env_str("DATABASE_URL")
+    if url:
+        config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
+        return {"default": config}
+    HOME.mkdir(parents=True, exist_ok=True)
+    return {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(HOME / "spreadscale.sqlite3"),
+            "OPTIONS": {
+                # WAL lets readers work while one writer commits; IMMEDIATE takes the write
+                # lock at BEGIN so concurrent writers queue on busy_timeout instead of failing.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": env_int("SPREADSCALE_SQLITE_TIMEOUT", 20),
+            },
+            "TEST": {"NAME": None},
+        }
+    }
+
+
+DATABASES = _databases()
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("SPREADSCALE_TIME_ZONE", "Europe/London") or "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = HOME / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "programme_list"
+LOGOUT_REDIRECT_URL = "login"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SPREADSCALE_SECURE_COOKIES", default=not (DEBUG or DEMO))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
