@@ -6,7 +6,7 @@ import tempfile
 os.environ.setdefault("SPREADSCALE_SECRET_KEY", "test-only-key-not-secret-" + "x" * 30)
 os.environ.setdefault("SPREADSCALE_HOME", tempfile.mkdtemp(prefix="spreadscale-test-"))
 
-from spreadscale.web.settings import *  # noqa: E402,F403
+from spreadscale.web.settings import *  # noqa: F403
 
 # Hashing demo and persona passwords at full strength would dominate the suite's run time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,151 @@
+"""Pages of the programme spine: programme list, overview and site pages."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from spreadscale.web import permissions
+from spreadscale.web.core import actions, selectors
+from spreadscale.web.core.forms import PhaseChangeForm
+from spreadscale.web.core.models import Event, Phase, PhaseChange
+from spreadscale.web.forms import add_errors
+from spreadscale.web.measurement.models import Observation
+
+
+@login_required
+def programme_list(request: HttpRequest) -> HttpResponse:
+    programmes = permissions.programmes_for(request.user).prefetch_related("enrolments")
+    return render(request, "core/programme_list.html", {"programmes": programmes})
+
+
+@login_required
+def programme_overview(request: HttpRequest, slug: str) -> HttpResponse:
+    access = permissions.access_for(request.user, slug)
+    programme = access.programme
+    rows = selectors.site_rows(programme)
+    region_filter = request.GET.get("region", "")
+    phase_filter = request.GET.get("phase", "")
+    measures = selectors.measures(programme)
+    latest, summary = selectors.latest_values(programme, access)
+    phase_counts = Counter(r.enrolment.phase for r in rows)
+    regions: dict[str, dict] = {}
+    for r in rows:
+        region = r.region
+        if region_filter and (region is None or region.code != region_filter):
+            continue
+        if phase_filter and r.enrolment.phase != phase_filter:
+            continue
+        key = region.code if region else ""
+        group = regions.setdefault(key, {"region": region, "rows": []})
+        group["rows"].append(
+            {
+                "row": r,
+                "readable": access.can_read_site(r.enrolment.site_id),
+                "cells": [latest.get((m.pk, r.enrolment.site_id)) for m in measures],
+            }
+        )
+    return render(
+        request,
+        "core/programme_overview.html",
+        {
+            "access": access,
+            "programme": programme,
+            "measures": measures,
+            "summary": [summary.get(m.pk) for m in measures],
+            "groups": list(regions.values()),
+            "phase_counts": [(p, phase_counts.get(p.value, 0)) for p in Phase],
+            "all_regions": sorted({r.region for r in rows if r.region}, key=lambda s: s.code),
+            "region_filter": region_filter,
+            "phase_filter": phase_filter,
+            "site_count": len(rows),
+        },
+    )
+
+
+@login_required
+def site_detail(request: HttpRequest, slug: str, site_id: int) -> HttpResponse:
+    access = permissions.access_for(request.user, slug)
+    enrolment = permissions.enrolment_for(access, site_id)
+    return _render_site(
+        request,
+        access,
+        enrolment,
+        PhaseChangeForm(initial={"version": enrolment.version, "to_phase": enrolment.phase}),
+    )
+
+
+def _render_site(request, access, enrolment, form, status: int = 200) -> HttpResponse:
+    site = enrolment.site
+    can_read = access.can_read_site(site.pk)
+    history = PhaseChange.objects.filter(enrolment=enrolment).select_related("changed_by")
+    measure_rows = []
+    events = []
+    if can_read:
+        recent = (
+            Observation.objects.filter(measure__programme=access.programme, site=site)
+            .select_related("measure")
+            .order_by("measure__order", "-period_start")
+        )
+        by_measure: dict[int, dict] = {}
+        for obs in recent:
+            entry = by_measure.setdefault(obs.measure_id, {"measure": obs.measure, "obs": []})
+            if len(entry["obs"]) < 6:
+                entry["obs"].append(obs)
+        measure_rows = list(by_measure.values())
+        events = list(
+            Event.objects.filter(programme=access.programme, site=site).select_related("actor")[:20]
+        )
+    ancestors = list(type(site).objects.filter(pk__in=site.ancestor_ids()[:-1]).order_by("path"))
+    return render(
+        request,
+        "core/site_detail.html",
+        {
+            "access": access,
+            "programme": access.programme,
+            "enrolment": enrolment,
+            "site": site,
+            "ancestors": ancestors,
+            "history": history,
+            "can_read": can_read,
+            "can_change_phase": access.can_change_phase(site.pk),
+            "measure_rows": measure_rows,
+            "events": events,
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def change_phase(request: HttpRequest, slug: str, site_id: int) -> HttpResponse:
+    access = permissions.access_for(request.user, slug)
+    enrolment = permissions.enrolment_for(access, site_id)
+    access.require(access.can_change_phase(site_id))
+    form = PhaseChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.change_phase(
+                request.user,
+                enrolment,
+                to_phase=form.cleaned_data["to_phase"],
+                effective_on=form.cleaned_data["effective_on"],
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{enrolment.site.name} is now {Phase(form.cleaned_data['to_phase']).label.lower()}.",
+            )
+            return redirect("site_detail", slug=slug, site_id=site_id)
+    return _render_site(request, access, enrolment, form, status=422)

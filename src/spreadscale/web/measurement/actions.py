@@ -1,0 +1,414 @@
+"""Writes for measures and observations."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from spreadscale.io.periods import PeriodError, check_period_start, period_end
+from spreadscale.web.core.actions import Actor, record_event
+from spreadscale.web.core.errors import StaleEdit
+from spreadscale.web.core.models import Enrolment, Programme, Site
+from spreadscale.web.measurement.models import (
+    Flag,
+    Granularity,
+    Measure,
+    Observation,
+    ObservationRevision,
+)
+
+Kind = Measure.DataKind
+
+
+@transaction.atomic
+def create_measure(actor: Actor, programme: Programme, **fields: Any) -> Measure:
+    measure = Measure(programme=programme, **fields)
+    measure.full_clean()
+    measure.save()
+    record_event(
+        actor, "measure.created", measure, programme=programme, payload={"name": measure.name}
+    )
+    return measure
+
+
+def _is_whole(x: float) -> bool:
+    return float(x).is_integer()
+
+
+def check_values(
+    measure: Measure,
+    numerator: float | None,
+    denominator: float | None,
+    value: float | None,
+    flags: list[str] | None = None,
+) -> dict[str, str]:
+    """Problems with one observation's numbers, by field name; empty when all is well."""
+    errors: dict[str, str] = {}
+    for name, x in (("numerator", numerator), ("denominator", denominator), ("value", value)):
+        if x is not None and not math.isfinite(x):
+            errors[name] = "Enter a finite number."
+    if errors:
+        return errors
+    kind = measure.data_kind
+    if kind in (Kind.PROPORTION, Kind.RATE):
+        if value is not None:
+            errors["value"] = (
+                f"{measure.name} is recorded as numerator and denominator; leave the value empty."
+            )
+        if numerator is None:
+            errors["numerator"] = f"Enter the numerator ({measure.numerator_label or 'events'})."
+        elif numerator < 0:
+            errors["numerator"] = "The numerator cannot be negative."
+        elif not _is_whole(numerator):
+            errors["numerator"] = "The numerator counts events: enter a whole number."
+        if denominator is None:
+            errors["denominator"] = (
+                f"Enter the denominator ({measure.denominator_label or 'population'})."
+            )
+        elif denominator <= 0:
+            errors["denominator"] = "The denominator must be greater than zero."
+        elif kind == Kind.PROPORTION and not _is_whole(denominator):
+            errors["denominator"] = "The denominator counts cases: enter a whole number."
+        if (
+            kind == Kind.PROPORTION
+            and "numerator" not in errors
+            and "denominator" not in errors
+            and numerator is not None
+            and denominator is not None
+            and numerator > denominator
+        ):
+            errors["numerator"] = (
+                f"The numerator ({numerator:g}) cannot be above the denominator ({denominator:g})."
+            )
+    else:
+        for name, x in (("numerator", numerator), ("denominator", denominator)):
+            if x is not None:
+                errors[name] = f"{measure.name} is recorded as a single value; leave {name} empty."
+        if value is None:
+            errors["value"] = "Enter the value."
+        elif kind == Kind.COUNT and (value < 0 or not _is_whole(value)):
+            errors["value"] = "A count is a whole number, zero or more."
+        elif kind == Kind.TIME_BETWEEN and value < 0:
+            errors["value"] = "Time between events cannot be negative."
+    unknown = sorted(set(flags or []) - set(Flag.values))
+    if unknown:
+        errors["flags"] = f"Unknown flag {', '.join(unknown)}; use {', '.join(Flag.values)}."
+    return errors
+
+
+@dataclass(frozen=True)
+class ObservationInput:
+    period_start: date
+    numerator: float | None = None
+    denominator: float | None = None
+    value: float | None = None
+    flags: tuple[str, ...] = ()
+    note: str = ""
+    granularity: str | None = None  # defaults to the measure's frequency
+    period_end: date | None = None  # optional: checked against the start and granularity
+
+
+def check_period(
+    start: date, end: date | None, granularity: str
+) -> tuple[date | None, dict[str, str]]:
+    """The period's end date, or problems by field, for a start, optional end and granularity."""
+    if granularity not in Granularity.values:
+        return None, {
+            "granularity": f"Unknown granularity {granularity!r}; use one of "
+            f"{', '.join(Granularity.values)}."
+        }
+    if end is not None and end < start:
+        return None, {
+            "period_end": f"The period ends ({end.isoformat()}) before it starts "
+            f"({start.isoformat()})."
+        }
+    try:
+        check_period_start(start, granularity)
+    except PeriodError as exc:
+        return None, {"period_start": str(exc).capitalize() + "."}
+    expected = period_end(start, granularity)
+    if end is not None and end != expected:
+        return None, {
+            "period_end": f"A {granularity} starting {start.isoformat()} ends on "
+            f"{expected.isoformat()}, not {end.isoformat()}."
+        }
+    return expected, {}
+
+
+@transaction.atomic
+def record_observation(
+    actor: Actor,
+    measure: Measure,
+    site: Site,
+    data: ObservationInput,
+    *,
+    expected_version: int | None = None,
+) -> Observation:
+    """Create or update the observation for (measure, site, period).
+
+    ``expected_version`` is the version the editor saw: 0 for "there was none", None to
+    update whatever is there (imports). A mismatch raises StaleEdit instead of overwriting.
+    """
+    granularity = data.granularity or measure.frequency
+    errors = check_values(measure, data.numerator, data.denominator, data.value, list(data.flags))
+    end, period_errors = check_period(data.period_start, data.period_end, granularity)
+    errors.update(period_errors)
+    if not Enrolment.objects.filter(programme_id=measure.programme_id, site=site).exists():
+        errors["site"] = f"{site.code} is not part of this programme."
+    if errors or end is None:
+        raise ValidationError(errors)
+    fields = {
+        "numerator": data.numerator,
+        "denominator": data.denominator,
+        "value": data.value,
+        "flags": sorted(set(data.flags)),
+        "note": data.note.strip(),
+    }
+    existing = (
+        Observation.objects.select_for_update()
+        .filter(measure=measure, site=site, period_start=data.period_start, period_end=end)
+        .first()
+    )
+    entered_by = actor if actor is not None and actor.is_authenticated else None
+    if existing is None:
+        if expected_version not in (None, 0):
+            raise StaleEdit("This observation")
+        obs = Observation.objects.create(
+            measure=measure,
+            site=site,
+            period_start=data.period_start,
+            period_end=end,
+            granularity=granularity,
+            entered_by=entered_by,
+            **fields,
+        )
+        verb = "observation.created"
+    else:
+        if expected_version is not None and expected_version != existing.version:
+            raise StaleEdit(f"The {measure.name} value for {data.period_start:%b %Y}")
+        if all(getattr(existing, k) == v for k, v in fields.items()):
+            return existing  # re-entering the same numbers changes nothing
+        ObservationRevision.objects.create(
+            observation=existing,
+            version=existing.version,
+            numerator=existing.numerator,
+            denominator=existing.denominator,
+            value=existing.value,
+            flags=existing.flags,
+            note=existing.note,
+            entered_by=existing.entered_by,
+        )
+        updated = Observation.objects.filter(pk=existing.pk, version=existing.version).update(
+            version=F("version") + 1, entered_by=entered_by, updated_at=timezone.now(), **fields
+        )
+        if not updated:  # pragma: no cover - select_for_update makes this a belt and braces check
+            raise StaleEdit("This observation")
+        obs = Observation.objects.get(pk=existing.pk)
+        verb = "observation.revised"
+    record_event(
+        actor,
+        verb,
+        obs,
+        programme=measure.programme,
+        site=site,
+        payload={
+            "measure": measure.slug,
+            "period_start": data.period_start.isoformat(),
+            "numerator": data.numerator,
+            "denominator": data.denominator,
+            "value": data.value,
+            "version": obs.version,
+        },
+    )
+    return obs
+
+
+@dataclass(frozen=True)
+class ObservationRow:
+    """One row of an import: names rather than objects, as they come from a file or the API."""
+
+    measure: str  # measure slug
+    site: str  # site code
+    period_start: date
+    numerator: float | None = None
+    denominator: float | None = None
+    value: float | None = None
+    flags: tuple[str, ...] = ()
+    note: str = ""
+    granularity: str | None = None
+    period_end: date | None = None
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based position in the input
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.field}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    revised: int = 0
+    unchanged: int = 0
+
+
+class ImportRejected(ValidationError):
+    """Some rows are wrong; nothing was written."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.row_errors = errors
+        super().__init__([str(e) for e in errors], code="import_rejected")
+
+
+def import_observations(
+    actor: Actor,
+    programme: Programme,
+    rows: list[ObservationRow],
+    *,
+    source: str = "import",
+    at: Any = None,
+) -> ImportResult:
+    """Validate every row, then upsert them all in one transaction (or write nothing).
+
+    Re-importing the same rows changes nothing; changed numbers become revisions.
+    """
+    measures = {m.slug: m for m in Measure.objects.filter(programme=programme)}
+    enrolled = dict(
+        Enrolment.objects.filter(programme=programme).values_list("site__code", "site_id")
+    )
+    errors: list[RowError] = []
+    seen: dict[tuple[str, str, date, date], int] = {}
+    keyed: list[tuple[ObservationRow, Measure, int, str, date]] = []
+    for i, row in enumerate(rows, start=1):
+        measure = measures.get(row.measure)
+        if measure is None:
+            errors.append(RowError(i, "measure", f"no measure {row.measure!r} in this programme"))
+        site_id = enrolled.get(row.site)
+        if site_id is None:
+            errors.append(RowError(i, "site", f"no site {row.site!r} in this programme"))
+        if measure is None:
+            continue
+        for name, msg in check_values(
+            measure, row.numerator, row.denominator, row.value, list(row.flags)
+        ).items():
+            errors.append(RowError(i, name, msg))
+        granularity = row.granularity or measure.frequency
+        end, period_errors = check_period(row.period_start, row.period_end, granularity)
+        for name, msg in period_errors.items():
+            errors.append(RowError(i, name, msg))
+        if end is None:
+            continue
+        key = (row.measure, row.site, row.period_start, end)
+        if key in seen:
+            errors.append(
+                RowError(i, "period", f"duplicates row {seen[key]} (same measure, site and period)")
+            )
+            continue
+        seen[key] = i
+        if site_id is not None:
+            keyed.append((row, measure, site_id, granularity, end))
+    if errors:
+        raise ImportRejected(errors)
+
+    result = ImportResult()
+    entered_by = actor if actor is not None and actor.is_authenticated else None
+    with transaction.atomic():
+        existing = {
+            (o.measure_id, o.site_id, o.period_start, o.period_end): o
+            for o in Observation.objects.filter(
+                measure__programme=programme,
+                site_id__in={k[2] for k in keyed},
+                period_start__gte=min((k[0].period_start for k in keyed), default=date.min),
+                period_start__lte=max((k[0].period_start for k in keyed), default=date.max),
+            )
+        }
+        new: list[Observation] = []
+        changed: list[Observation] = []
+        revisions: list[ObservationRevision] = []
+        now = timezone.now()
+        for row, measure, site_id, granularity, end in keyed:
+            fields = {
+                "numerator": row.numerator,
+                "denominator": row.denominator,
+                "value": row.value,
+                "flags": sorted(set(row.flags)),
+                "note": row.note.strip(),
+            }
+            old = existing.get((measure.pk, site_id, row.period_start, end))
+            if old is None:
+                new.append(
+                    Observation(
+                        measure=measure,
+                        site_id=site_id,
+                        period_start=row.period_start,
+                        period_end=end,
+                        granularity=granularity,
+                        entered_by=entered_by,
+                        **fields,
+                    )
+                )
+            elif all(getattr(old, k) == v for k, v in fields.items()):
+                result.unchanged += 1
+            else:
+                revisions.append(
+                    ObservationRevision(
+                        observation=old,
+                        version=old.version,
+                        numerator=old.numerator,
+                        denominator=old.denominator,
+                        value=old.value,
+                        flags=old.flags,
+                        note=old.note,
+                        entered_by=old.entered_by,
+                    )
+                )
+                for k, v in fields.items():
+                    setattr(old, k, v)
+                old.version += 1
+                old.entered_by = entered_by
+                old.updated_at = now
+                changed.append(old)
+        Observation.objects.bulk_create(new, batch_size=2000)
+        ObservationRevision.objects.bulk_create(revisions, batch_size=2000)
+        Observation.objects.bulk_update(
+            changed,
+            [
+                "numerator",
+                "denominator",
+                "value",
+                "flags",
+                "note",
+                "version",
+                "entered_by",
+                "updated_at",
+            ],
+            batch_size=1000,
+        )
+        result.created, result.revised = len(new), len(changed)
+        per_site: dict[int, list[int]] = {}
+        for obs in new:
+            per_site.setdefault(obs.site_id, [0, 0])[0] += 1
+        for obs in changed:
+            per_site.setdefault(obs.site_id, [0, 0])[1] += 1
+        for site_id, (created, revised) in sorted(per_site.items()):
+            record_event(
+                actor,
+                "observations.imported",
+                programme,
+                programme=programme,
+                site=site_id,
+                payload={"source": source, "created": created, "revised": revised},
+                at=at,
+            )
+    return result

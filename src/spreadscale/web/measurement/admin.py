@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from spreadscale.web.measurement import models
+
+
+@admin.register(models.Measure)
+class MeasureAdmin(admin.ModelAdmin):
+    list_display = ["name", "programme", "type", "data_kind", "improvement", "default_chart"]
+    list_filter = ["programme", "type"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class RevisionInline(admin.TabularInline):
+    model = models.ObservationRevision
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "version",
+        "numerator",
+        "denominator",
+        "value",
+        "flags",
+        "note",
+        "entered_by",
+        "replaced_at",
+    ]
+
+
+@admin.register(models.Observation)
+class ObservationAdmin(admin.ModelAdmin):
+    list_display = [
+        "measure",
+        "site",
+        "period_start",
+        "numerator",
+        "denominator",
+        "value",
+        "version",
+    ]
+    list_filter = ["measure__programme", "measure"]
+    search_fields = ["site__code"]
+    readonly_fields = ["version", "entered_by", "updated_at"]
+    inlines = [RevisionInline]
+    list_select_related = ["measure", "site"]

@@ -1,0 +1,155 @@
+"""Measures defined by a programme and the observations sites record against them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from spreadscale.web.core.models import Programme, Site
+
+
+class Granularity(models.TextChoices):
+    DAY = "day", "Day"
+    WEEK = "week", "Week"
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+    YEAR = "year", "Year"
+    EVENT = "event", "Event (time between events)"
+
+
+class Measure(models.Model):
+    class Type(models.TextChoices):
+        OUTCOME = "outcome", "Outcome"
+        PROCESS = "process", "Process"
+        BALANCING = "balancing", "Balancing"
+
+    class DataKind(models.TextChoices):
+        PROPORTION = "proportion", "Proportion (numerator of denominator)"
+        RATE = "rate", "Rate (events per exposure)"
+        COUNT = "count", "Count"
+        CONTINUOUS = "continuous", "Continuous value"
+        TIME_BETWEEN = "time_between", "Time between events"
+
+    class Improvement(models.TextChoices):
+        INCREASE = "increase", "Higher is better"
+        DECREASE = "decrease", "Lower is better"
+        NEUTRAL = "neutral", "Neither"
+
+    class Chart(models.TextChoices):
+        RUN = "run", "Run chart"
+        I = "i", "I chart (XmR)"  # noqa: E741
+        P = "p", "P chart"
+        PP = "pp", "P′ chart (Laney)"
+        U = "u", "U chart"
+        UP = "up", "U′ chart (Laney)"
+        C = "c", "C chart"
+        G = "g", "G chart"
+        T = "t", "T chart"
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="measures")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    data_kind = models.CharField(max_length=20, choices=DataKind.choices)
+    unit = models.CharField(max_length=80, blank=True, help_text="e.g. 'per 1,000 line days', '%'")
+    multiplier = models.FloatField(
+        default=1.0, help_text="Displayed value = numerator / denominator × multiplier."
+    )
+    numerator_label = models.CharField(max_length=120, blank=True)
+    denominator_label = models.CharField(max_length=120, blank=True)
+    improvement = models.CharField(max_length=10, choices=Improvement.choices)
+    target = models.FloatField(null=True, blank=True, help_text="In displayed units.")
+    operational_definition = models.TextField(blank=True)
+    default_chart = models.CharField(max_length=10, choices=Chart.choices)
+    frequency = models.CharField(
+        max_length=10, choices=Granularity.choices, default=Granularity.MONTH
+    )
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["programme", "order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "slug"], name="unique_measure_slug")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def uses_ratio(self) -> bool:
+        return self.data_kind in (self.DataKind.PROPORTION, self.DataKind.RATE)
+
+
+class Flag(models.TextChoices):
+    ESTIMATED = "estimated", "Estimated"
+    INCOMPLETE = "incomplete", "Incomplete"
+    REVISED = "revised", "Revised"
+    SUSPECT = "suspect", "Suspect"
+
+
+class Observation(models.Model):
+    """One measure, one site, one period. Re-entering updates it and records a revision."""
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="observations")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="observations")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    granularity = models.CharField(max_length=10, choices=Granularity.choices)
+    numerator = models.FloatField(null=True, blank=True)
+    denominator = models.FloatField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["measure", "site", "period_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "site", "period_start", "period_end"],
+                name="one_observation_per_period",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="observation_period_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["measure", "site", "-period_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.measure} at {self.site.code}, {self.period_start}"
+
+    @property
+    def display_value(self) -> float | None:
+        """The value in the measure's displayed units."""
+        if self.value is not None:
+            return self.value
+        if self.numerator is None or not self.denominator:
+            return None
+        return self.numerator / self.denominator * self.measure.multiplier
+
+
+class ObservationRevision(models.Model):
+    """The values an observation held before an edit replaced them."""
+
+    observation = models.ForeignKey(Observation, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    numerator = models.FloatField(null=True, blank=True)
+    denominator = models.FloatField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    replaced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["observation", "version"]
+
+    def __str__(self) -> str:
+        return f"version {self.version} of {self.observation_id}"
