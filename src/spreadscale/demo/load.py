@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from importlib import import_module
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -15,6 +16,10 @@ from spreadscale.web.measurement import actions as measurement
 from spreadscale.web.measurement.models import Measure
 
 DEMO_PASSWORD = "demo"
+# Each area of the domain adds its part of the demo in a module with
+# load(programme, demo, users); list it here, one line each.
+AREA_DEMOS: list[str] = [
+]
 # (username, full name, role, site code or None)
 DEMO_USERS = [
     ("lead", "Lena Okafor", Role.LEAD, None),
@@ -231,6 +236,8 @@ def load_demo(seed: int = 2026, demo: DemoProgramme | None = None) -> Programme:
             source="monthly return",
             at=_at(month_start(_index(month) + 1) + timedelta(days=6)),
         )
+    for module in AREA_DEMOS:
+        import_module(module).load(programme, demo, users)
     return programme
 
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from spreadscale.web.api import api
 from spreadscale.web.core import views as core
 from spreadscale.web.measurement import views as measurement
 
@@ -17,5 +18,7 @@ urlpatterns = [
         measurement.measure_detail,
         name="measure_detail",
     ),
+    path("account/tokens/", core.api_tokens, name="api_tokens"),
+    path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

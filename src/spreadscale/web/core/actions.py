@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -15,6 +17,7 @@ from spreadscale.web.core.errors import StaleEdit
 from spreadscale.web.core.models import (
     PROGRAMME_ROLES,
     SITE_ROLES,
+    APIToken,
     Component,
     Enrolment,
     Event,
@@ -249,3 +252,48 @@ def _site_in_programme(programme: Programme, site: Site) -> bool:
         "site__path", flat=True
     )
     return any(p.startswith(site.path) or site.path.startswith(p) for p in enrolled_paths)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_api_token(user: AbstractBaseUser, name: str) -> tuple[APIToken, str]:
+    """Create a token for the user; returns the row and the token text (shown once)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Name the token after what will use it."})
+    token = "ss_" + secrets.token_urlsafe(32)
+    row = APIToken.objects.create(
+        user=user, name=name[:100], prefix=token[:10], key_hash=_token_hash(token)
+    )
+    record_event(user, "api_token.created", row, payload={"name": row.name, "prefix": row.prefix})
+    return row, token
+
+
+@transaction.atomic
+def revoke_api_token(user: AbstractBaseUser, token_id: int) -> APIToken:
+    row = APIToken.objects.select_for_update().get(pk=token_id, user=user)
+    if row.revoked_at is None:
+        row.revoked_at = timezone.now()
+        row.save(update_fields=["revoked_at"])
+        record_event(
+            user, "api_token.revoked", row, payload={"name": row.name, "prefix": row.prefix}
+        )
+    return row
+
+
+def user_for_token(token: str) -> AbstractBaseUser | None:
+    """The active user a token belongs to, or None. Marks the token used (at most once a minute)."""
+    row = (
+        APIToken.objects.select_related("user")
+        .filter(key_hash=_token_hash(token), revoked_at__isnull=True)
+        .first()
+    )
+    if row is None or not row.user.is_active:
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        APIToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user

@@ -7,14 +7,14 @@ from collections import Counter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from spreadscale.web import permissions
 from spreadscale.web.core import actions, selectors
 from spreadscale.web.core.forms import PhaseChangeForm
-from spreadscale.web.core.models import Event, Phase, PhaseChange
+from spreadscale.web.core.models import APIToken, Event, Phase, PhaseChange
 from spreadscale.web.forms import add_errors
 from spreadscale.web.measurement.models import Observation
 
@@ -149,3 +149,31 @@ def change_phase(request: HttpRequest, slug: str, site_id: int) -> HttpResponse:
             )
             return redirect("site_detail", slug=slug, site_id=site_id)
     return _render_site(request, access, enrolment, form, status=422)
+
+
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """Create and revoke personal API tokens. A new token is shown once, never again."""
+    new_token = None
+    error = None
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            try:
+                row = actions.revoke_api_token(request.user, int(request.POST["revoke"]))
+            except (ValueError, APIToken.DoesNotExist):
+                raise Http404("No such token.") from None
+            messages.success(
+                request, f"Revoked the token '{row.name}'. Anything using it stops working now."
+            )
+            return redirect("api_tokens")
+        try:
+            _, new_token = actions.create_api_token(request.user, request.POST.get("name", ""))
+        except ValidationError as exc:
+            error = exc.message_dict["name"][0]
+    tokens = APIToken.objects.filter(user=request.user)
+    return render(
+        request,
+        "core/api_tokens.html",
+        {"tokens": tokens, "new_token": new_token, "error": error},
+        status=422 if error else 200,
+    )

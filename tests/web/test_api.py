@@ -1,0 +1,160 @@
+"""The REST API: tokens, the same access rules as the pages, and all-or-nothing bulk upsert."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from spreadscale.web.core.actions import create_api_token, revoke_api_token
+from spreadscale.web.core.models import APIToken
+from spreadscale.web.measurement.models import Observation
+
+
+@pytest.fixture
+def token_client(user):
+    def make(persona: str) -> tuple[Client, dict[str, str]]:
+        _, token = create_api_token(user(persona), "tests")
+        return Client(), {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    return make
+
+
+def test_a_request_without_credentials_gets_401(client):
+    assert client.get("/api/programmes").status_code == 401
+
+
+def test_a_token_is_stored_only_as_a_hash_and_stops_working_when_revoked(user):
+    row, token = create_api_token(user("lead"), "nightly import")
+    assert token not in (row.key_hash, row.prefix) and token.startswith(row.prefix)
+    assert not APIToken.objects.filter(key_hash=token).exists()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert Client().get("/api/programmes", **headers).status_code == 200
+    revoke_api_token(user("lead"), row.pk)
+    assert Client().get("/api/programmes", **headers).status_code == 401
+
+
+def test_another_programme_is_404_for_an_outsider(token_client):
+    client, headers = token_client("outsider")
+    assert client.get("/api/programmes", **headers).json() == []
+    assert client.get("/api/programmes/clabsi/observations", **headers).status_code == 404
+
+
+def test_observations_follow_the_pages_access_rules(token_client):
+    client, headers = token_client("patient")
+    rows = client.get("/api/programmes/clabsi/observations?measure=clabsi-rate", **headers).json()
+    assert rows and {r["site"] for r in rows} == {"RA1-GICU"}
+    assert all(r["note"] is None for r in rows)
+    client, headers = token_client("evaluator")
+    rows = client.get("/api/programmes/clabsi/observations?measure=clabsi-rate", **headers).json()
+    assert len({r["site"] for r in rows}) == 24
+
+
+def _post(client, headers, rows):
+    return client.post(
+        "/api/programmes/clabsi/observations",
+        data=json.dumps(rows),
+        content_type="application/json",
+        **headers,
+    )
+
+
+def test_bulk_upsert_rejects_the_whole_batch_with_every_error_as_422(token_client):
+    client, headers = token_client("site_a")
+    before = Observation.objects.count()
+    response = _post(
+        client,
+        headers,
+        [
+            {
+                "measure": "bundle-compliance",
+                "site": "RA1-GICU",
+                "period_start": "2026-07-01",
+                "numerator": 5,
+                "denominator": 10,
+            },
+            {
+                "measure": "bundle-compliance",
+                "site": "RA1-GICU",
+                "period_start": "2026-08-01",
+                "numerator": 12,
+                "denominator": 10,
+            },
+        ],
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "row": 2,
+            "field": "numerator",
+            "message": "The numerator (12) cannot be above the denominator (10).",
+        }
+    ]
+    assert Observation.objects.count() == before
+
+
+def test_bulk_upsert_refuses_sites_the_user_may_not_edit(token_client):
+    client, headers = token_client("site_a")
+    response = _post(
+        client,
+        headers,
+        [
+            {
+                "measure": "bundle-compliance",
+                "site": "RB1-GICU",
+                "period_start": "2026-07-01",
+                "numerator": 5,
+                "denominator": 10,
+            }
+        ],
+    )
+    assert response.status_code == 403
+
+
+def test_bulk_upsert_then_the_same_again_changes_nothing(token_client):
+    client, headers = token_client("site_a")
+    rows = [
+        {
+            "measure": "bundle-compliance",
+            "site": "RA1-GICU",
+            "period_start": "2026-07-01",
+            "numerator": 5,
+            "denominator": 10,
+        }
+    ]
+    assert _post(client, headers, rows).json() == {"created": 1, "revised": 0, "unchanged": 0}
+    assert _post(client, headers, rows).json() == {"created": 0, "revised": 0, "unchanged": 1}
+
+
+def test_session_writes_need_the_csrf_token(user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user("site_a"))
+    assert client.get("/api/programmes").status_code == 200
+    response = _post(
+        client,
+        {},
+        [
+            {
+                "measure": "bundle-compliance",
+                "site": "RA1-GICU",
+                "period_start": "2026-07-01",
+                "numerator": 5,
+                "denominator": 10,
+            }
+        ],
+    )
+    assert response.status_code in (401, 403)
+
+
+def test_tokens_page_shows_a_new_token_once(client_for):
+    client = client_for("site_a")
+    page = client.post("/account/tokens/", {"name": "laptop"})
+    assert "ss_" in page.context["new_token"]
+    assert page.context["new_token"] not in client.get("/account/tokens/").text
+    assert client.post("/account/tokens/", {"name": "  "}).status_code == 422
+
+
+def test_openapi_schema_is_served_locally(client_for):
+    schema = client_for("lead").get("/api/openapi.json").json()
+    assert "/api/programmes/{slug}/observations" in schema["paths"]
