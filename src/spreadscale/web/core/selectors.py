@@ -22,9 +22,9 @@ class SiteRow:
 
 
 def site_rows(programme: Programme) -> list[SiteRow]:
-    """Enrolled sites with their region and organisation, in hierarchy order (two queries)."""
+    """Enrolled sites with their region and organisation, ordered by site code (two queries)."""
     enrolments = list(
-        Enrolment.objects.filter(programme=programme).select_related("site").order_by("site__path")
+        Enrolment.objects.filter(programme=programme).select_related("site").order_by("site__code")
     )
     ancestor_ids = {a for e in enrolments for a in e.site.ancestor_ids()}
     ancestors = Site.objects.in_bulk(ancestor_ids)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from spreadscale.web import permissions
 from spreadscale.web.core import actions, selectors
 from spreadscale.web.core.forms import PhaseChangeForm
-from spreadscale.web.core.models import APIToken, Event, Phase, PhaseChange
+from spreadscale.web.core.models import APIToken, Event, Phase, PhaseChange, Role
 from spreadscale.web.forms import add_errors
 from spreadscale.web.measurement.models import Observation
 
@@ -57,6 +57,7 @@ def programme_overview(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "access": access,
             "programme": programme,
+            "role_labels": [Role(r).label for r in sorted(access.roles)],
             "measures": measures,
             "summary": [summary.get(m.pk) for m in measures],
             "groups": list(regions.values()),

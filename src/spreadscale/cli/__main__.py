@@ -1,0 +1,3 @@
+from spreadscale.cli import main
+
+main(prog_name="spreadscale")
