@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-def test_the_lead_signs_in_and_sees_every_site_by_region_and_phase(sign_in, page):
+def test_the_lead_signs_in_and_sees_every_site_by_region_and_phase(sign_in, page, screenshot):
     sign_in("lead")
     page.click("text=Zero central line infections in intensive care")
     page.wait_for_load_state("networkidle")
@@ -16,7 +15,7 @@ def test_the_lead_signs_in_and_sees_every_site_by_region_and_phase(sign_in, page
     assert page.locator("tr.region").count() == 3
     assert page.locator("tbody th[scope=row]").count() == 24
     assert page.locator(".phase-abandoned").count() >= 2
-    screenshot(page, "programme-overview-lead")
+    screenshot("programme-overview-lead")
     assert page.console_errors == []
 
 
