@@ -209,156 +209,200 @@ class _Kernel:
         c, push, adapt = s.contagion, s.push, s.adaptation
         p = (c.p if c else 0.0) * dt
         q = (c.q if c else 0.0) * dt
+        has_cascade = m.cascade is not None or (m.complete and c is not None
+                                                and c.cascade_probability > 0)
         track_fid = bool(push or adapt)
         drift = (adapt.fidelity_drift * dt) if adapt else 0.0
         readoption = c.readoption if c else 0.0
-        A = self.adopted.astype(np.float32)  # current adopters, for the sparse products
+        adapt_mult = adapt.adoption_multiplier if self.adapted is not None else 1.0
+        # a hazard equal for every site and step lets clocks be compared with p·t directly
+        constant = not (q > 0 or has_cascade or push or self.clock_d is not None
+                        or (c is not None and c.fatigue_growth > 0) or adapt_mult != 1.0
+                        or np.any(m.readiness != 1))
         adopted = self.adopted
+        A = adopted.astype(np.float32)  # current adopters as floats, for the sparse products
+        flat_a, flat_adopted = A.reshape(-1), adopted.reshape(-1)
         ever = adopted.copy()
+        flat_ever = ever.reshape(-1)
         abandoned = np.zeros((n, b), bool)
+        flat_abandoned = abandoned.reshape(-1)
         t_first = np.where(adopted, 0, NEVER).astype(np.int32)
         t_last = t_first.copy()
-        cum = np.zeros((n, b), np.float32)
+        cum = None if constant else np.zeros((n, b), np.float32)
+        lam = None if constant else np.empty((n, b), np.float32)
         cum_d = np.zeros((n, b), np.float32) if self.clock_d is not None else None
         fid = np.where(adopted, 1.0, 0.0).astype(np.float32) if track_fid else None
         dose = np.zeros((n, b), np.float32) if push else None
         fatigue = np.zeros((n, b), np.float32) if c and c.fatigue_growth > 0 else None
-        new_prev = A.copy()  # independent cascade: the step-0 adopters make their attempts
-        lam = np.empty((n, b), np.float32)
+        new_prev = A.copy() if has_cascade else None  # step-0 adopters make cascade attempts
         hit = np.empty((n, b), bool)
         cand = np.empty((n, b), bool)
+        ones = np.ones(n, np.float32)
         hours = np.zeros(b)
         enrolled_count = np.zeros(b)
+        ever_count = ever.sum(axis=0).astype(float)
+        abandoned_count = np.zeros(b)
         curves = {k: np.zeros((T + 1, b)) for k in ("adoption", "ever", "effective", "abandoned")}
-        served = None
+        served = enrolled = None
         if fid is not None and push:
             fid[adopted & (self.enrol_step == 0)] = push.fidelity
-        self._record(curves, 0, A, ever, abandoned, fid)
-        readiness = m.readiness[:, None]
-        for t in range(1, T + 1):
-            enrolled = (self.enrol_step <= t - 1) if self.enrol_step is not None else None
-            # exposure from the state at step t − 1 (synchronous update)
-            if m.complete:
-                count = A.sum(axis=0)
-                X = np.broadcast_to(count, (n, b))
-                frac = count / n
-            elif self.thr is not None or q > 0:
-                X = m.weights @ A
-            np.equal(A, 0, out=cand)
-            if readoption == 0:
-                cand &= ~abandoned
-            # integrated hazard of the step for non-adopters
-            lam.fill(p)
-            if q > 0:
+        X: Any = None
+        tmp = None if constant else np.empty((n, b), np.float32)
+        push_haz = np.zeros((n, b), np.float32) if push else None
+        q_inv_degree = (q * m.inv_degree[:, None]).astype(np.float32)
+        # readiness and the adaptation multiplier do not change over time: one factor
+        static_mult = None
+        if not constant and (adapt_mult != 1.0 or np.any(m.readiness != 1)):
+            static_mult = np.repeat(m.readiness[:, None], b, axis=1).astype(np.float32)
+            if adapt_mult != 1.0:
+                static_mult[self.adapted] *= np.float32(adapt_mult)
+        for t in range(T + 1):
+            if t > 0:
+                if self.enrol_step is not None:
+                    enrolled = self.enrol_step <= t - 1
+                # exposure from the state at step t − 1 (synchronous update)
                 if m.complete:
-                    lam[:] = _bass_mean_field_step(c.p * dt, q, frac)
+                    count = ones @ A
+                    frac = count / n
+                    if self.thr is not None:
+                        X = np.broadcast_to(count if c.threshold.kind == "absolute" else frac,
+                                            (n, b))
+                elif self.thr is not None or q > 0:
+                    X = m.weights @ A
+                np.equal(A, 0, out=cand)
+                if cum_d is not None and readoption == 0:
+                    cand &= ~abandoned
+                if constant:
+                    np.less_equal(self.clock, np.float32(p * t), out=hit)
                 else:
-                    lam += (q * X) * m.inv_degree[:, None]
-            if m.cascade is not None:
-                lam += m.cascade @ new_prev
-            elif m.complete and c and c.cascade_probability > 0:
-                lam += -math.log1p(-c.cascade_probability) * new_prev.sum(axis=0)
-            if push:
-                served = enrolled & ~adopted
-                if push.support_steps:
-                    served |= enrolled & adopted & (t - t_last <= push.support_steps)
-                n_served = served.sum(axis=0)
-                per_site = _hours_per_site(push, n_served)
-                dose += served * per_site.astype(np.float32)
-                hours += n_served * per_site
-                rate = push.adoption_rate * dt
-                lam += (enrolled & (dose > 0)) * (rate * -np.expm1(-dose / push.dose_scale))
-            if self.adapted is not None and adapt.adoption_multiplier != 1.0:
-                lam *= np.where(self.adapted, np.float32(adapt.adoption_multiplier), 1)
-            if fatigue is not None:
-                fatigue *= 1 - c.fatigue_decay
-                fatigue += c.fatigue_growth * dt * (
-                    c.concurrent_initiatives + (enrolled if enrolled is not None else 0))
-                lam *= np.exp(-fatigue)
-            if readoption and readoption != 1.0:
-                lam *= np.where(abandoned, np.float32(readoption), 1)
-            lam *= readiness
-            lam *= cand
-            cum += lam
-            np.greater_equal(cum, self.clock, out=hit)
-            if self.thr is not None:
-                hit |= np.greater_equal(X, self.thr)
-            hit &= cand
-            new = hit
-            # discontinuance among adopters (computed on the state at t − 1)
-            if cum_d is not None:
-                delta = c.discontinuance * dt * np.ones((n, b), np.float32)
-                if fid is not None and c.discontinuance_fidelity:
-                    delta *= 1 + c.discontinuance_fidelity * (1 - fid)
-                if c.discontinuance_tenure_halflife:
-                    tenure = (t - 1 - t_last) * dt
-                    delta *= np.exp2(-tenure / c.discontinuance_tenure_halflife).astype(
-                        np.float32)
-                if fatigue is not None:
-                    delta *= 1 + fatigue
-                cum_d += delta * adopted
-                drop = adopted & (cum_d >= self.clock_d)
-            else:
-                drop = None
-            # apply transitions
-            if new.any():
-                first = new & ~ever
-                t_first[first] = t
-                t_last[new] = t
-                if fid is not None:
-                    base = np.float32(1.0)
-                    f_new = np.full((n, b), base, np.float32)
-                    if push and enrolled is not None:
-                        f_new[enrolled] = push.fidelity
-                    if self.adapted is not None:
-                        f_new[self.adapted] = adapt.fidelity
-                    fid[new] = f_new[new]
-                if cum_d is not None:
-                    readopt = new & abandoned
-                    cum_d[new] = 0
-                    self._redraw(self.clock_d, readopt)
-                adopted |= new
-                ever |= new
-                abandoned &= ~new
-            if drop is not None and drop.any():
-                adopted &= ~drop
-                abandoned |= drop
-                cum[drop] = 0
-                self._redraw(self.clock, drop)
-            if fid is not None and drift:
-                unsupported = adopted if served is None else adopted & ~served
-                fid -= unsupported * np.float32(drift)
-                np.maximum(fid, 0, out=fid)
-            if m.cascade is not None or (m.complete and c and c.cascade_probability > 0):
-                np.copyto(new_prev, new)
-            A[:] = adopted
-            self._record(curves, t, A, ever, abandoned, fid)
+                    lam.fill(p)
+                    if q > 0:
+                        if m.complete:
+                            lam[:] = _bass_mean_field_step(p, q, frac)
+                        else:
+                            np.multiply(X, q_inv_degree, out=tmp)
+                            lam += tmp
+                    if m.cascade is not None:
+                        lam += m.cascade @ new_prev
+                    elif has_cascade:
+                        lam += -math.log1p(-c.cascade_probability) * (ones @ new_prev)
+                    if push:
+                        served = enrolled & ~adopted
+                        if push.support_steps:
+                            served |= enrolled & adopted & (t - t_last <= push.support_steps)
+                        n_served = served.sum(axis=0)
+                        per_site = _hours_per_site(push, n_served)
+                        hours += n_served * per_site
+                        # dose and the push hazard change only where facilitation was given
+                        got = np.flatnonzero(served)
+                        flat_dose = dose.reshape(-1)
+                        flat_dose[got] += per_site[got % b].astype(np.float32)
+                        push_haz.reshape(-1)[got] = (push.adoption_rate * dt) * -np.expm1(
+                            -flat_dose[got] / push.dose_scale)
+                        lam += push_haz
+                    if fatigue is not None:
+                        fatigue *= np.float32(1 - c.fatigue_decay)
+                        fatigue += np.float32(c.fatigue_growth * dt * c.concurrent_initiatives)
+                        if enrolled is not None:
+                            fatigue += enrolled * np.float32(c.fatigue_growth * dt)
+                        np.negative(fatigue, out=tmp)
+                        np.exp(tmp, out=tmp)
+                        lam *= tmp
+                    if readoption and readoption != 1.0 and abandoned_count.any():
+                        lam.reshape(-1)[np.flatnonzero(abandoned)] *= np.float32(readoption)
+                    if static_mult is not None:
+                        lam *= static_mult
+                    # adopters accumulate too: harmless, their sum is reset when they abandon
+                    cum += lam
+                    np.greater_equal(cum, self.clock, out=hit)
+                if self.thr is not None:
+                    hit |= np.greater_equal(X, self.thr)
+                hit &= cand
+                drops = self._discontinue(t, cum_d, adopted, fid, fatigue, t_last)
+                idx = np.flatnonzero(hit)
+                if idx.size:
+                    firsts = idx[~flat_ever[idx]]
+                    t_first.reshape(-1)[firsts] = t
+                    t_last.reshape(-1)[idx] = t
+                    ever_count += np.bincount(firsts % b, minlength=b)
+                    if fid is not None:
+                        f_new = np.ones(idx.size, np.float32)
+                        if push and enrolled is not None:
+                            f_new[enrolled.reshape(-1)[idx]] = push.fidelity
+                        if self.adapted is not None:
+                            f_new[self.adapted.reshape(-1)[idx]] = adapt.fidelity
+                        fid.reshape(-1)[idx] = f_new
+                    if cum_d is not None:
+                        readopt = idx[flat_abandoned[idx]]
+                        abandoned_count -= np.bincount(readopt % b, minlength=b)
+                        cum_d.reshape(-1)[idx] = 0
+                        self._redraw(self.clock_d, readopt)
+                        flat_abandoned[idx] = False
+                    flat_adopted[idx] = True
+                    flat_ever[idx] = True
+                    flat_a[idx] = 1
+                if drops is not None and drops.size:
+                    flat_adopted[drops] = False
+                    flat_a[drops] = 0
+                    flat_abandoned[drops] = True
+                    abandoned_count += np.bincount(drops % b, minlength=b)
+                    cum.reshape(-1)[drops] = 0
+                    self._redraw(self.clock, drops)
+                if fid is not None and drift:
+                    unsupported = adopted if served is None else adopted & ~served
+                    fid -= unsupported * np.float32(drift)
+                    np.maximum(fid, 0, out=fid)
+                if new_prev is not None:
+                    new_prev.fill(0)
+                    new_prev.reshape(-1)[idx] = 1
+            curves["adoption"][t] = (ones @ A) / n
+            curves["ever"][t] = ever_count / n
+            curves["abandoned"][t] = abandoned_count / n
+            curves["effective"][t] = (curves["adoption"][t] if fid is None
+                                      else (ones @ (self._effect(fid) * A)) / n)
         if self.enrol_step is not None:
             enrolled_count = (self.enrol_step <= T).sum(axis=0)
         return self._finish(curves, t_first, t_last, adopted, ever, abandoned, hours,
                             enrolled_count)
 
-    def _record(self, curves: dict[str, np.ndarray], t: int, A: np.ndarray, ever: np.ndarray,
-                abandoned: np.ndarray, fid: np.ndarray | None) -> None:
-        n = self.m.n
-        curves["adoption"][t] = A.sum(axis=0) / n
-        curves["ever"][t] = ever.sum(axis=0) / n
-        curves["abandoned"][t] = abandoned.sum(axis=0) / n
-        if fid is None:
-            curves["effective"][t] = curves["adoption"][t]
-        else:
-            a = self.s.adaptation
-            floor, expo = (a.effect_floor, a.effect_exponent) if a else (0.0, 1.0)
-            effect = np.clip((fid - floor) / (1 - floor), 0, 1)
-            if expo != 1:
-                effect **= expo
-            curves["effective"][t] = (effect * A).sum(axis=0) / n
+    def _discontinue(self, t: int, cum_d: np.ndarray | None, adopted: np.ndarray,
+                     fid: np.ndarray | None, fatigue: np.ndarray | None,
+                     t_last: np.ndarray) -> np.ndarray | None:
+        """Flat indices of adopters abandoning at step t (hazards from the state at t − 1)."""
+        if cum_d is None:
+            return None
+        c, dt = self.s.contagion, self.dt
+        delta = np.full(cum_d.shape, c.discontinuance * dt, np.float32)
+        if fid is not None and c.discontinuance_fidelity:
+            # (1 + k(1 − f)) written as (1 + k) − k·f to stay in float32 and in place
+            k = np.float32(c.discontinuance_fidelity)
+            delta *= (1 + k) - k * fid
+        if c.discontinuance_tenure_halflife:
+            # tenure in steps indexes a small table of 2^(−tenure/half-life) factors
+            table = np.exp2(-np.arange(self.s.horizon + 1) * dt
+                            / c.discontinuance_tenure_halflife).astype(np.float32)
+            tenure = np.clip(t - 1 - t_last, 0, self.s.horizon)
+            delta *= table[tenure]
+        if fatigue is not None:
+            delta *= 1 + fatigue
+        delta *= adopted
+        cum_d += delta
+        return np.flatnonzero(adopted & (cum_d >= self.clock_d))
 
-    def _redraw(self, clocks: np.ndarray, where: np.ndarray) -> None:
+    def _effect(self, fid: np.ndarray) -> np.ndarray:
+        """Effect of the intervention as a function of fidelity, between 0 and 1."""
+        a = self.s.adaptation
+        floor, expo = (a.effect_floor, a.effect_exponent) if a else (0.0, 1.0)
+        effect = np.clip((fid - floor) / (1 - floor), 0, 1)
+        if expo != 1:
+            effect **= expo
+        return effect
+
+    def _redraw(self, clocks: np.ndarray, flat: np.ndarray) -> None:
         """Fresh clocks for the entries that changed state, from each run's own stream."""
-        rows, cols = np.nonzero(where)
-        if not len(rows):
+        if not flat.size:
             return
+        rows, cols = np.divmod(flat, self.b)
         order = np.argsort(cols, kind="stable")
         rows, cols = rows[order], cols[order]
         bounds = np.searchsorted(cols, np.arange(self.b + 1))
