@@ -116,6 +116,19 @@ def _x_key(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     return rank[inv].astype(np.float64), missing, True
 
 
+def _factorize(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct labels and int64 codes; O(n) for integer ids of modest range."""
+    if g.dtype.kind in "iub" and g.size:
+        lo, hi = int(g.min()), int(g.max())
+        if hi - lo <= 4 * g.size + 1024:
+            present = np.bincount(g.astype(np.int64) - lo, minlength=hi - lo + 1) > 0
+            code_of = np.cumsum(present) - 1
+            labels = (np.flatnonzero(present) + lo).astype(g.dtype)
+            return labels, code_of[g.astype(np.int64) - lo]
+    labels, codes = np.unique(g, return_inverse=True)
+    return labels, codes.astype(np.int64)
+
+
 def _positions(v: int | Sequence[int] | None) -> np.ndarray:
     if v is None:
         return np.zeros(0, np.int64)
@@ -254,8 +267,7 @@ def spc_batch(
             raise SpcInputError([(None, "x", f"expected {size} values")])
         xk, xmiss, categorical = _x_key(x_arr)
     rows = np.flatnonzero(~xmiss) if xmiss.any() else np.arange(size)
-    labels, gcode = np.unique(g_raw[rows], return_inverse=True)
-    gcode = gcode.astype(np.int64)
+    labels, gcode = _factorize(g_raw[rows])
     xk = xk[rows]
     if x is None:  # default x: position of the row inside its group
         order0 = np.argsort(gcode, kind="stable")
@@ -368,7 +380,8 @@ def spc_batch(
         has = np.bincount(seg, weights=bf, minlength=n_seg) > 0
         # A part without any flagged point keeps its default baseline.
         base = np.where(has[seg], base & bf, base)
-    include = ~np.isin(pos, _positions(exclude))
+    ex_pos = _positions(exclude)
+    include = ~np.isin(pos, ex_pos) if ex_pos.size else np.ones(P, bool)
     if exclude_flag is not None:
         include &= ~any_(np.asarray(exclude_flag, dtype=bool)[order])
 
@@ -428,6 +441,7 @@ def spc_batch(
         "baseline": base,
         "include": include,
         "point_type": point_labels[ptype],
+        "point_type_code": ptype,
         "reasons": reason_text,
         "reason_mask": sig.mask,
     }
@@ -451,8 +465,8 @@ def spc_batch(
         ["|".join(c for bit, c in PART_CODES if pm & bit) for pm in sig.part_mask.tolist()],
         dtype=object,
     ) if sig.part_mask.any() else np.full(n_seg, "", dtype=object)
-    prop_x, prop_ev, proposals = _proposals(sig, seg_first, x_pt, lim, labels, g_pt, part_no,
-                                            n_seg, include, has_y, seg)
+    prop_x, prop_ev, prop_row, proposals = _proposals(sig, seg_first, x_pt, lim, labels, g_pt, part_no,
+                                            n_seg, include, has_y, seg, row_pt)
     summary: dict[str, np.ndarray] = {
         "group": labels[g_pt[seg_first]],
         "part": part_no[seg_first],
@@ -471,6 +485,7 @@ def spc_batch(
         "assurance_type": assurance,
         "proposed_rebase": prop_x,
         "rebase_evidence": prop_ev,
+        "proposed_rebase_row": prop_row,
         "runs_reasons": part_reasons,
         "x_first": x_pt[seg_first],
         "x_last": x_pt[seg_last],
@@ -549,12 +564,12 @@ def _rebase_breaks(rebase: Any, labels: np.ndarray, g_pt: np.ndarray, xk_pt: np.
 
 def _reason_strings(mask: np.ndarray) -> np.ndarray:
     """'|'-joined rule codes per point, built once per distinct mask."""
-    uniq, inv = np.unique(mask, return_inverse=True)
-    text = np.array(
-        ["|".join(c for i, c in enumerate(RULE_CODES) if int(u) >> i & 1) for u in uniq],
-        dtype=object,
-    )
-    return text[inv]
+    # Masks have len(RULE_CODES) bits, so a lookup table beats sorting a million values.
+    present = np.flatnonzero(np.bincount(mask, minlength=1 << len(RULE_CODES)))
+    table = np.full(1 << len(RULE_CODES), "", dtype=object)
+    for u in present.tolist():
+        table[u] = "|".join(c for i, c in enumerate(RULE_CODES) if u >> i & 1)
+    return table[mask]
 
 
 def _assurance(target: Any, improvement: str, labels: np.ndarray, seg_group: np.ndarray,
@@ -581,13 +596,15 @@ def _assurance(target: Any, improvement: str, labels: np.ndarray, seg_group: np.
 
 def _proposals(sig: Any, seg_first: np.ndarray, x_pt: np.ndarray, lim: Any, labels: np.ndarray,
                g_pt: np.ndarray, part_no: np.ndarray, n_seg: int, include: np.ndarray,
-               has_y: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+               has_y: np.ndarray, seg: np.ndarray, row_pt: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """Propose a new part at the start of the latest sustained shift of each part."""
     prop_x = np.full(n_seg, None, dtype=object)
     prop_ev = np.full(n_seg, "", dtype=object)
+    prop_row = np.full(n_seg, -1, np.int64)
     s_seg, s_start = sig.shift_seg, sig.shift_start
     if s_seg.size == 0:
-        return prop_x, prop_ev, []
+        return prop_x, prop_ev, prop_row, []
     # A shift that begins at the part's first useful point is the baseline itself.
     useful = include & has_y
     first_useful = np.full(n_seg, -1, np.int64)
@@ -596,7 +613,7 @@ def _proposals(sig: Any, seg_first: np.ndarray, x_pt: np.ndarray, lim: Any, labe
     first_useful[seg[idx[first_of]]] = idx[first_of]
     keep = s_start != first_useful[s_seg]
     if not keep.any():
-        return prop_x, prop_ev, []
+        return prop_x, prop_ev, prop_row, []
     ks = np.flatnonzero(keep)
     last = np.flatnonzero(np.append(s_seg[ks][1:] != s_seg[ks][:-1], True))
     sel = ks[last]  # the latest qualifying run in each segment (runs sorted by start)
@@ -619,7 +636,8 @@ def _proposals(sig: Any, seg_first: np.ndarray, x_pt: np.ndarray, lim: Any, labe
         }
         proposals.append(ev)
         prop_x[sg] = x_pt[a]
+        prop_row[sg] = row_pt[a]
         prop_ev[sg] = (f"{ev['rule']}: {ev['n_points']} points {side} the centre line "
                        f"{ev['cl']:.6g} (limit {ev['threshold']}) from {ev['x_start']} to "
                        f"{ev['x_end']}; run mean {ev['run_mean']:.6g}")
-    return prop_x, prop_ev, proposals
+    return prop_x, prop_ev, prop_row, proposals

@@ -1,0 +1,129 @@
+"""Print timings of the SPC batch API and the ``spreadscale spc`` command.
+
+Usage::
+
+    .venv/bin/python benchmarks/spc_batch.py [--sites 1000] [--measures 20] [--points 60]
+
+Figures: I and P charts (anhoej profile) on sites x measures series of ``points`` points
+through :func:`spreadscale.analytics.spc.spc_batch`, then the whole ``spreadscale spc``
+process on the same data written as a CSV in a temporary directory.
+
+Comparison with clinical-qikit 0.5.0 (never a project dependency): create a throwaway
+venv outside the repository and point ``QIKIT_PYTHON`` at its interpreter::
+
+    python3 -m venv /tmp/qikit-venv && /tmp/qikit-venv/bin/pip install clinical-qikit==0.5.0
+    QIKIT_PYTHON=/tmp/qikit-venv/bin/python .venv/bin/python benchmarks/spc_batch.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+from spreadscale.analytics.spc import spc_batch
+
+
+def make_data(n_series: int, n_points: int, seed: int = 1) -> dict[str, np.ndarray]:
+    """Random I-chart and P-chart data, sorted by (series, x) like an export would be."""
+    rng = np.random.default_rng(seed)
+    size = n_series * n_points
+    group = np.repeat(np.arange(n_series), n_points)
+    x = np.tile(np.arange(n_points), n_series)
+    level = np.repeat(rng.normal(50, 10, n_series), n_points)
+    y = level + rng.normal(0, 5, size)
+    n = rng.integers(50, 200, size).astype(float)
+    e = rng.binomial(n.astype(int), 0.2).astype(float)
+    return {"group": group, "x": x, "y": y, "n": n, "e": e}
+
+
+def best_of(fn, repeat: int = 3) -> float:
+    """Fastest of ``repeat`` wall-clock runs, in seconds."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+QIKIT_SCRIPT = textwrap.dedent(
+    """
+    import sys, time, numpy as np, pandas as pd, qikit
+    k, m = int(sys.argv[1]), int(sys.argv[2])
+    rng = np.random.default_rng(1)
+    y = rng.normal(50, 5, k * m)
+    t0 = time.perf_counter()
+    for i in range(k):
+        qikit.qic(y=y[i * m:(i + 1) * m], chart="i")
+    print(time.perf_counter() - t0)
+    """
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sites", type=int, default=1000)
+    ap.add_argument("--measures", type=int, default=20)
+    ap.add_argument("--points", type=int, default=60)
+    ap.add_argument("--qikit-python", default=os.environ.get("QIKIT_PYTHON"))
+    args = ap.parse_args()
+    k, m = args.sites * args.measures, args.points
+    d = make_data(k, m)
+    print(f"{k:,} series x {m} points = {k * m:,} rows (2-core figures in docs/spc.md)")
+
+    t_i = best_of(lambda: spc_batch(d["y"], group=d["group"], x=d["x"], chart="i"))
+    print(f"batch API, I chart, anhoej: {t_i:.3f} s  (goal <= 0.5 s)")
+    t_p = best_of(lambda: spc_batch(d["e"], group=d["group"], x=d["x"], n=d["n"], chart="p"))
+    print(f"batch API, P chart, anhoej: {t_p:.3f} s  (goal <= 0.5 s)")
+    t_small = best_of(lambda: spc_batch(d["y"][: 1000 * m], group=d["group"][: 1000 * m],
+                                        x=d["x"][: 1000 * m], chart="i"))
+    print(f"batch API, I chart, 1,000 x {m}: {t_small * 1000:.1f} ms")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "spc.csv"
+        site = d["group"] // args.measures
+        measure = d["group"] % args.measures
+        dates = np.datetime64("2020-01-01") + d["x"].astype("timedelta64[D]") * 7
+        # Written with pyarrow so that generating the file is not what the benchmark measures.
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        by = pa.array(np.char.add(np.char.add("s", site.astype(str)),
+                                  np.char.add("-m", measure.astype(str))))
+        table = pa.table({"series": by, "week": pa.array(dates), "value": d["y"]})
+        pacsv.write_csv(table, csv)
+        cmd = [sys.executable, "-m", "spreadscale.cli", "spc", str(csv), "--chart", "i",
+               "--x", "week", "--y", "value", "--by", "series",
+               "--points", str(Path(tmp) / "points.csv"),
+               "--summary", str(Path(tmp) / "summary.csv")]
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            runs.append(time.perf_counter() - t0)
+        print(f"`spreadscale spc` process, {k * m:,}-row CSV, I chart, points + summary "
+              f"written: {min(runs):.2f} s  (goal <= 3 s)")
+
+    if args.qikit_python:
+        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+            fh.write(QIKIT_SCRIPT)
+        out = subprocess.run([args.qikit_python, fh.name, "1000", str(m)], check=True,
+                             capture_output=True, text=True)
+        t_q = float(out.stdout.strip().splitlines()[-1])
+        os.unlink(fh.name)
+        print(f"clinical-qikit 0.5.0, I chart, 1,000 x {m} (one call per series): {t_q:.2f} s; "
+              f"spreadscale is {t_q / t_small:,.0f}x faster")
+    else:
+        print("qikit comparison skipped: set QIKIT_PYTHON (see the module docstring)")
+
+
+if __name__ == "__main__":
+    main()
