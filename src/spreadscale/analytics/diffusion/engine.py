@@ -359,7 +359,8 @@ class _Kernel:
             curves["ever"][t] = ever_count / n
             curves["abandoned"][t] = abandoned_count / n
             curves["effective"][t] = (curves["adoption"][t] if fid is None
-                                      else (ones @ (self._effect(fid) * A)) / n)
+                                      else (self._effect(fid) * A).sum(axis=0, dtype=float) / n)
+            # (a column sum in row order, not BLAS: its blocking would depend on the batch size)
         if self.enrol_step is not None:
             enrolled_count = (self.enrol_step <= T).sum(axis=0)
         return self._finish(curves, t_first, t_last, adopted, ever, abandoned, hours,

@@ -204,9 +204,13 @@ class Scenario(_Checked):
         """Build and validate a scenario from plain data (the parsed TOML)."""
         problems: list[str] = []
         kwargs = _convert(cls, data, "", problems)
+        try:
+            scenario = cls(**kwargs)
+        except ScenarioError as exc:
+            problems = exc.problems + problems
         if problems:
             raise ScenarioError(problems)
-        return cls(**kwargs)
+        return scenario
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
