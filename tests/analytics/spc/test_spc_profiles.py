@@ -164,7 +164,7 @@ def test_nelson_fourteen_points_alternating() -> None:
 def test_nelson_fifteen_points_within_one_sigma() -> None:
     y = [0.1, 0.2, 0.3, -0.1, -0.2, -0.3] * 2 + [0.1, 0.2, 1.0]  # 1.0 is inside zone C
     assert flagged("nelson", y, "stratification") == list(range(15))
-    assert flagged("nelson", y[:14] + [1.2], "stratification") == []
+    assert flagged("nelson", [*y[:14], 1.2], "stratification") == []
 
 
 def test_nelson_eight_points_beyond_one_sigma_on_either_side() -> None:
@@ -233,7 +233,7 @@ def test_a_huge_point_is_special_on_every_chart_and_profile(chart: str, profile:
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_a_sustained_shift_is_special_on_a_run_chart_for_every_profile(profile: str) -> None:
-    y = [3, 5, 4, 6, 3, 5, 4, 6, 3, 5, 4, 6] + [9, 10, 11, 9, 10, 11, 9, 10, 11, 12]
+    y = [3, 5, 4, 6, 3, 5, 4, 6, 3, 5, 4, 6, 9, 10, 11, 9, 10, 11, 9, 10, 11, 12]
     r = spc(y, chart="run", rules=profile, improvement="increase")
     assert r.points["point_type"][-1] == "special_cause_improvement"
     assert r.points["reasons"][-1] != ""
