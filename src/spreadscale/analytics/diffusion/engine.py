@@ -355,7 +355,7 @@ class _Kernel:
                 if new_prev is not None:
                     new_prev.fill(0)
                     new_prev.reshape(-1)[idx] = 1
-            curves["adoption"][t] = (ones @ A) / n
+            curves["adoption"][t] = (ones @ A).astype(np.float64) / n
             curves["ever"][t] = ever_count / n
             curves["abandoned"][t] = abandoned_count / n
             curves["effective"][t] = (curves["adoption"][t] if fid is None

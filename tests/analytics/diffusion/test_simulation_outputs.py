@@ -1,0 +1,96 @@
+"""Result objects: curves, bands, costs, Rogers categories, JSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from spreadscale.analytics.diffusion import Scenario, layered_network, simulate
+
+PUSH = {
+    "horizon": 20,
+    "outputs": {"sustained_steps": 5, "coverage_levels": [0.1, 0.99]},
+    "push": {"facilitators": 1, "hours_per_facilitator": 4, "caseload": 8, "hours_per_site": 1,
+             "cost_per_hour": 50, "cost_per_site": 100, "adoption_rate": 0.3, "dose_scale": 2,
+             "waves": [{"step": 0, "size": 10}]},
+    "adaptation": {"probability": 0.5, "fidelity": 0.6, "effect_floor": 0.5},
+    "contagion": {"discontinuance": 0.05},
+}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return simulate(Scenario.from_dict(PUSH), layered_network(40, seed=2), runs=30, seed=3)
+
+
+def test_curves_have_one_point_per_step_including_step_zero(result):
+    assert result.curves["adoption"].shape == (21, 30)
+    assert result.steps[0] == 0 and result.steps[-1] == 20
+    assert np.all(result.curves["ever"] >= result.curves["adoption"])
+
+
+def test_bands_are_ordered(result):
+    b = result.bands()
+    assert np.all(b["p5"] <= b["p25"]) and np.all(b["p25"] <= b["p50"])
+    assert np.all(b["p50"] <= b["p75"]) and np.all(b["p75"] <= b["p95"])
+
+
+def test_facilitation_is_capped_by_capacity_and_costed(result):
+    # 4 hours per step for 10 enrolled sites at most: never more than 4 x 20 hours in a run
+    hours = result.runs["facilitator_hours"]
+    assert np.all(hours <= 80 + 1e-9) and np.all(hours > 0)
+    np.testing.assert_allclose(result.runs["cost"], hours * 50 + 10 * 100)
+    adopted = result.runs["ever_adopted"]
+    np.testing.assert_allclose(result.runs["cost_per_adopted"][adopted > 0],
+                               (result.runs["cost"] / adopted)[adopted > 0])
+
+
+def test_low_fidelity_adaptations_count_less_in_effective_coverage(result):
+    assert np.all(result.curves["effective"] <= result.curves["adoption"] + 1e-12)
+    assert result.curves["effective"][-1].mean() < result.curves["adoption"][-1].mean()
+
+
+def test_sustained_and_abandoned_sites_are_subsets_of_adopters(result):
+    assert np.all(result.runs["sustained"] <= result.runs["ever_adopted"])
+    assert result.runs["abandoned"].sum() > 0
+    assert np.all(result.runs["abandoned"] + np.round(result.runs["final_adoption"] * 40)
+                  <= result.runs["ever_adopted"] + 1e-9)
+
+
+def test_time_to_coverage_is_missing_when_never_reached(result):
+    assert np.all(np.isnan(result.runs["time_to_99pct"]))
+    assert result.summary()["time_to_99pct"]["share_reached"] == 0
+
+
+def test_rogers_categories_follow_the_textbook_shares_when_everyone_adopts():
+    # distinct adoption times for 1,000 sites: the category sizes are Rogers' 2.5/13.5/34/34/16%
+    s = Scenario.from_dict({"horizon": 400, "network": {"generator": "complete", "n": 1000},
+                            "contagion": {"p": 0.02}})
+    res = simulate(s, runs=1, seed=1)
+    counts = {}
+    for row in res.rogers_categories():
+        counts[row["category"]] = counts.get(row["category"], 0) + 1
+    expected = {"innovators": 25, "early adopters": 135, "early majority": 340,
+                "late majority": 340, "laggards": 160}
+    for name, size in expected.items():
+        assert abs(counts.get(name, 0) - size) <= 15  # ties within a step move a few sites
+
+
+def test_json_has_mean_adoption_at_the_top_level_and_the_scenario_with_its_hash(result):
+    data = json.loads(result.to_json())
+    assert len(data["mean_adoption"]) == 21
+    assert data["metadata"]["config_hash"] == Scenario.from_dict(PUSH).config_hash()
+    assert Scenario.from_dict(data["metadata"]["scenario"]) == Scenario.from_dict(PUSH)
+    assert set(data["curves"]["adoption"]) == {"mean", "p5", "p25", "p50", "p75", "p95"}
+    assert data["runs"]["time_to_99pct"][0] is None  # NaN is written as null
+    assert len(data["sites"]) == 40 and "category" in data["sites"][0]
+
+
+@pytest.mark.parametrize("table,rows", [("curves", 21), ("runs", 30), ("sites", 40)])
+def test_every_table_writes_as_csv(result, table, rows):
+    parsed = list(csv.DictReader(io.StringIO(result.to_csv(table=table))))
+    assert len(parsed) == rows
