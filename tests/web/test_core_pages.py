@@ -65,7 +65,7 @@ def test_a_site_lead_records_a_phase_change_with_a_reason(client_for, site):
     )
     assert Event.objects.filter(verb="phase.changed", site=unit, payload__to="abandoned").exists()
     page = client.get(_url("site_detail", site_id=unit.pk))
-    assert "Unit closed for refurbishment" in page.text
+    assert "Phase changed from sustaining to abandoned: Unit closed for refurbishment" in page.text
 
 
 def test_a_phase_change_without_a_reason_is_refused_naming_the_field(client_for, site):

@@ -18,8 +18,7 @@ from spreadscale.web.measurement.models import Measure
 DEMO_PASSWORD = "demo"
 # Each area of the domain adds its part of the demo in a module with
 # load(programme, demo, users); list it here, one line each.
-AREA_DEMOS: list[str] = [
-]
+AREA_DEMOS: list[str] = []
 # (username, full name, role, site code or None)
 DEMO_USERS = [
     ("lead", "Lena Okafor", Role.LEAD, None),
@@ -143,73 +142,75 @@ def load_demo(seed: int = 2026, demo: DemoProgramme | None = None) -> Programme:
         users[username] = user
     lead = users["lead"]
 
-    programme = core.create_programme(
-        lead,
-        name="Zero central line infections in intensive care",
-        slug="clabsi",
-        aim=(
-            "Halve central line-associated bloodstream infections in 24 intensive care units "
-            "(from about 3 to 1.5 per 1,000 line days) by June 2026, and keep them there."
-        ),
-        description=(
-            "A proven insertion and maintenance bundle spreads from two opinion-leader "
-            "units in the north through a peer network, by top-down waves in the "
-            "Midlands, and to late joiners in the south."
-        ),
-        start_date=demo.start,
-        end_date=month_start(demo.months) - timedelta(days=1),
-    )
-    intervention = core.create_intervention(
-        lead,
-        programme,
-        name="Central line insertion and maintenance bundle",
-        description="Five evidence-based practices delivered together at insertion and every day after.",
-    )
-    for order, (name, kind, criterion) in enumerate(COMPONENTS):
-        core.add_component(
-            lead, intervention, name=name, kind=kind, fidelity_criterion=criterion, order=order
-        )
-
-    sites: dict[str, Site] = {}
-    for code, name in demo.regions.items():
-        sites[code] = core.create_site(
-            lead, name=name, code=code, level=Site.Level.REGION, kind=Site.Kind.REGION
-        )
-    for code, (name, region) in demo.organisations.items():
-        sites[code] = core.create_site(
+    # the programme was set up a fortnight before it began
+    with core.events_dated(_at(demo.start - timedelta(days=14))):
+        programme = core.create_programme(
             lead,
-            name=name,
-            code=code,
-            parent=sites[region],
-            level=Site.Level.ORGANISATION,
-            kind=Site.Kind.HOSPITAL,
+            name="Zero central line infections in intensive care",
+            slug="clabsi",
+            aim=(
+                "Halve central line-associated bloodstream infections in 24 intensive care units "
+                "(from about 3 to 1.5 per 1,000 line days) by June 2026, and keep them there."
+            ),
+            description=(
+                "A proven insertion and maintenance bundle spreads from two opinion-leader "
+                "units in the north through a peer network, by top-down waves in the "
+                "Midlands, and to late joiners in the south."
+            ),
+            start_date=demo.start,
+            end_date=month_start(demo.months) - timedelta(days=1),
         )
-    for s in demo.sites:
-        sites[s.code] = core.create_site(
+        intervention = core.create_intervention(
             lead,
-            name=s.name,
-            code=s.code,
-            parent=sites[s.organisation],
-            level=Site.Level.UNIT,
-            kind=Site.Kind.WARD,
-            population_served=s.line_days // 6,
+            programme,
+            name="Central line insertion and maintenance bundle",
+            description="Five evidence-based practices delivered together at insertion and every day after.",
         )
-        enrolment = core.enrol_site(
-            lead, programme, sites[s.code], enrolled_on=demo.start, wave=s.wave
-        )
-        for month, phase, reason in s.phases:
-            when = month_start(month)
-            core.change_phase(
-                lead, enrolment, to_phase=phase, effective_on=when, reason=reason, at=_at(when)
+        for order, (name, kind, criterion) in enumerate(COMPONENTS):
+            core.add_component(
+                lead, intervention, name=name, kind=kind, fidelity_criterion=criterion, order=order
             )
 
-    for username, _, role, site_code in DEMO_USERS:
-        core.add_membership(
-            lead, users[username], programme, role, sites[site_code] if site_code else None
-        )
+        sites: dict[str, Site] = {}
+        for code, name in demo.regions.items():
+            sites[code] = core.create_site(
+                lead, name=name, code=code, level=Site.Level.REGION, kind=Site.Kind.REGION
+            )
+        for code, (name, region) in demo.organisations.items():
+            sites[code] = core.create_site(
+                lead,
+                name=name,
+                code=code,
+                parent=sites[region],
+                level=Site.Level.ORGANISATION,
+                kind=Site.Kind.HOSPITAL,
+                population_served=300_000 + 50_000 * (sum(map(ord, code)) % 7),
+            )
+        for s in demo.sites:
+            sites[s.code] = core.create_site(
+                lead,
+                name=s.name,
+                code=s.code,
+                parent=sites[s.organisation],
+                level=Site.Level.UNIT,
+                kind=Site.Kind.WARD,
+            )
+            enrolment = core.enrol_site(
+                lead, programme, sites[s.code], enrolled_on=demo.start, wave=s.wave
+            )
+            for month, phase, reason in s.phases:
+                when = month_start(month)
+                core.change_phase(
+                    lead, enrolment, to_phase=phase, effective_on=when, reason=reason, at=_at(when)
+                )
 
-    for order, fields in enumerate(MEASURES):
-        measurement.create_measure(lead, programme, order=order, **fields)
+        for username, _, role, site_code in DEMO_USERS:
+            core.add_membership(
+                lead, users[username], programme, role, sites[site_code] if site_code else None
+            )
+
+        for order, fields in enumerate(MEASURES):
+            measurement.create_measure(lead, programme, order=order, **fields)
 
     by_month: dict[date, list[measurement.ObservationRow]] = {}
     for o in demo.observations:

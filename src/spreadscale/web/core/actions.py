@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any
 
@@ -32,6 +35,19 @@ from spreadscale.web.core.models import (
 
 Actor = AbstractBaseUser | None
 
+# Backfills (the demo loader, historical imports) set the time their events happened.
+_event_time: ContextVar[datetime | None] = ContextVar("event_time", default=None)
+
+
+@contextmanager
+def events_dated(when: datetime) -> Iterator[None]:
+    """Date the events recorded inside this block ``when`` instead of now."""
+    token = _event_time.set(when)
+    try:
+        yield
+    finally:
+        _event_time.reset(token)
+
 
 def record_event(
     actor: Actor,
@@ -44,7 +60,7 @@ def record_event(
     at: datetime | None = None,
 ) -> Event:
     return Event.objects.create(
-        created_at=at or timezone.now(),
+        created_at=at or _event_time.get() or timezone.now(),
         site_id=site.pk if isinstance(site, Site) else site,
         actor=actor if actor is not None and actor.is_authenticated else None,
         verb=verb,

@@ -206,6 +206,30 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()}{where}"
 
 
+# How timelines describe each kind of event: a format string over the payload, or a function.
+# Other apps add their verbs in AppConfig.ready().
+EVENT_DESCRIPTIONS: dict[str, str] = {
+    "programme.created": "Programme set up: {name}",
+    "intervention.created": "Intervention described: {name}",
+    "component.created": "Component added: {name}",
+    "site.created": "Site {code} added",
+    "site.enrolled": "Enrolled in the programme",
+    "phase.changed": "Phase changed from {from_label} to {to_label}: {reason}",
+    "membership.added": "{user} joined as {role_label}",
+    "measure.created": "Measure defined: {name}",
+    "observation.created": "Value entered: {measure}, period from {period_start}",
+    "observation.revised": "Value revised: {measure}, period from {period_start} (version {version})",
+    "observations.imported": "{created} new and {revised} revised values ({source})",
+    "api_token.created": "API token created: {name}",
+    "api_token.revoked": "API token revoked: {name}",
+}
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
 class EventQuerySet(models.QuerySet["Event"]):
     def update(self, **kwargs: object) -> int:
         raise TypeError("events are append-only")
@@ -241,6 +265,20 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} {self.object_type} {self.object_id}"
+
+    @property
+    def summary(self) -> str:
+        """One sentence for timelines, from the verb and its payload."""
+        template = EVENT_DESCRIPTIONS.get(self.verb)
+        if template is None:
+            return self.verb.replace(".", " ").replace("_", " ").capitalize()
+        values = _Blank(self.payload if isinstance(self.payload, dict) else {})
+        for key in ("from", "to"):
+            if values.get(key) in Phase.values:
+                values[f"{key}_label"] = Phase(values[key]).label.lower()
+        if values.get("role") in Role.values:
+            values["role_label"] = Role(values["role"]).label.lower()
+        return template.format_map(values)
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
