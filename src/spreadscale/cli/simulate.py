@@ -95,9 +95,11 @@ def _executor(dask_address: str | None, workers: int | None) -> tuple[Executor |
             _fail([f"--dask: cannot connect to {dask_address}: {exc}"], code=1)
         return client.get_executor(), client.close
     if workers:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(workers)
+        # spawn, not fork: forking a process that may hold threads can deadlock
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         return pool, pool.shutdown
     return None, lambda: None
 

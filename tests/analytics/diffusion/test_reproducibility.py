@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -59,15 +60,15 @@ def test_a_thread_pool_gives_the_same_results(model, reference):
 
 
 def test_a_process_pool_gives_the_same_results(model, reference):
-    with ProcessPoolExecutor(2) as pool:
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         _same(reference, run_model(model, runs=12, seed=99, batch_size=5, executor=pool))
 
 
 def test_a_dask_cluster_gives_the_same_results(model, reference):
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    from distributed import Client, LocalCluster  # the [dask] extra
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
         result = run_model(model, runs=12, seed=99, batch_size=3,
                            executor=client.get_executor())
     _same(reference, result)

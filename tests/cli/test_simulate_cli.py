@@ -1,0 +1,130 @@
+"""``spreadscale simulate``: presets, files, outputs, executors and clean errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from spreadscale.cli import main
+
+SMALL = """
+name = "small"
+horizon = 12
+runs = 6
+seed = 3
+
+[network]
+generator = "layered"
+n = 60
+seed = 1
+
+[initial]
+fraction = 0.05
+
+[push]
+[[push.waves]]
+step = 0
+size = 5
+eligible = { region = ["B"] }
+
+[contagion]
+p = 0.01
+q = 0.3
+"""
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, ["simulate", *args])
+
+
+@pytest.fixture
+def small(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    return path
+
+
+def test_it_runs_a_preset_by_name_and_writes_json(tmp_path):
+    out = tmp_path / "bass.json"
+    result = _run("bass", "--runs", "5", "--seed", "2", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert len(data["mean_adoption"]) == 81  # 80 steps plus step 0
+    assert data["metadata"]["runs"] == 5 and data["metadata"]["seed"] == 2
+    assert "adoption at the horizon" in result.stdout
+
+
+def test_it_writes_curves_as_csv_and_an_svg_chart(small, tmp_path):
+    result = _run(str(small), "--out", str(tmp_path / "c.csv"),
+                  "--chart", str(tmp_path / "a.svg"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "c.csv").read_text().startswith("step,time,adoption_mean")
+    assert (tmp_path / "a.svg").read_text().lstrip().startswith("<svg")
+
+
+def test_it_shows_progress_on_stderr(small):
+    result = _run(str(small))
+    assert "Simulating" in result.stderr
+    assert "Simulating" not in result.stdout
+
+
+def test_json_can_go_to_stdout_with_the_summary_on_stderr(small):
+    result = _run(str(small), "--out", "-")
+    assert json.loads(result.stdout)["metadata"]["scenario"]["name"] == "small"
+    assert "config hash" in result.stderr
+
+
+def test_worker_processes_and_a_dask_cluster_give_the_in_process_results(small, tmp_path):
+    from distributed import LocalCluster  # the [dask] extra
+
+    _run(str(small), "--out", str(tmp_path / "a.json"), "--batch-size", "6")
+    _run(str(small), "--out", str(tmp_path / "b.json"), "--workers", "2", "--batch-size", "2")
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        result = _run(str(small), "--out", str(tmp_path / "c.json"), "--batch-size", "4",
+                      "--dask", cluster.scheduler_address)
+    assert result.exit_code == 0, result.output
+    a, b, c = (json.loads((tmp_path / f"{x}.json").read_text()) for x in "abc")
+    assert a == b == c
+
+
+def test_it_uses_an_edge_list_given_with_network(tmp_path, small):
+    (tmp_path / "edges.csv").write_text("source,target,layer,weight\nA,B,peer,1\nB,C,peer,1\n")
+    (tmp_path / "s.toml").write_text("horizon = 3\nruns = 2\n[initial]\nsites = ['A']\n"
+                                     "[contagion]\ncascade_probability = 1.0\n")
+    result = _run(str(tmp_path / "s.toml"), "--network", str(tmp_path / "edges.csv"),
+                  "--out", "-")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["mean_adoption"] == pytest.approx([1 / 3, 2 / 3, 1, 1], abs=1e-6)
+
+
+@pytest.mark.parametrize("toml,message", [
+    ("horizon = 5\n[contagion]\nqq = 1\n", "Error: contagion.qq: unknown key"),
+    ("horizon = 5\n[contagion]\np = -0.5\n", "Error: contagion.p must be >= 0, got -0.5"),
+    ("[adaptation]\nprobability = 1.2\n", "Error: adaptation.probability must be <= 1, got 1.2"),
+    ("[network]\ngenerator = 'layered'\nn = 30\n[push]\n[[push.waves]]\nsize = 40\n",
+     "Error: push.waves[0].size: 40 sites wanted but only 30 eligible"),
+    ("horizon = [\n", "not valid TOML"),
+])
+def test_scenario_errors_exit_2_naming_the_key_without_a_traceback(tmp_path, toml, message):
+    (tmp_path / "bad.toml").write_text(toml)
+    result = _run(str(tmp_path / "bad.toml"))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_network_with_unknown_site_ids_exits_2_naming_the_row(tmp_path, small):
+    (tmp_path / "sites.csv").write_text("id,region\nA,north\nB,north\n")
+    (tmp_path / "edges.csv").write_text("source,target,layer,weight\nA,B,peer,1\nB,Q,peer,1\n")
+    result = _run(str(small), "--network", str(tmp_path / "edges.csv"),
+                  "--sites", str(tmp_path / "sites.csv"))
+    assert result.exit_code == 2
+    assert "edges.csv row 3: unknown site id 'Q' in target" in result.stderr
+
+
+def test_an_unknown_preset_lists_the_presets():
+    result = _run("no-such-scenario")
+    assert result.exit_code == 2
+    assert "reference_threshold" in result.stderr
