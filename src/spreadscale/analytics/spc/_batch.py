@@ -526,7 +526,7 @@ def _check_enough(chart: str, value: np.ndarray, gid: np.ndarray, gstart_idx: np
     if bad.size:
         raise SpcInputError([
             (int(row_pt[gstart_idx[b]]), "y",
-             f"group {labels[g_pt[gstart_idx[b]]]!r} has {int(cnt[b])} usable value(s); "
+             f"group {SpcResult._py(labels[g_pt[gstart_idx[b]]])!r} has {int(cnt[b])} usable value(s); "
              f"the {chart} chart needs at least {need}")
             for b in bad[:20]
         ])
