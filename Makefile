@@ -37,6 +37,9 @@ benchmarks: install
 vendor:
 	cd frontend && npm ci --no-audit --no-fund
 	cp frontend/node_modules/htmx.org/dist/htmx.min.js src/spreadscale/web/static/vendor/
+	cp frontend/node_modules/vega/build/vega.min.js frontend/node_modules/vega-lite/build/vega-lite.min.js frontend/node_modules/vega-embed/build/vega-embed.min.js src/spreadscale/web/static/vendor/
+	# vega-interpreter ships only as an ES module; expose it on window.vega (CSP forbids eval)
+	{ echo '(function (vega) {'; sed -e "s/^import { \(.*\) } from 'vega-util';/const { \1 } = vega;/" -e "s/^export { expression as expressionInterpreter };/vega.expressionInterpreter = expression;/" -e '/sourceMappingURL/d' frontend/node_modules/vega-interpreter/build/vega-interpreter.js; echo '})(window.vega);'; } > src/spreadscale/web/static/vendor/vega-interpreter.js
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from spreadscale.web.api import api
 from spreadscale.web.core import views as core
+from spreadscale.web.measurement import urls as measurement_urls
 from spreadscale.web.measurement import views as measurement
 
 urlpatterns = [
@@ -18,6 +19,9 @@ urlpatterns = [
         measurement.measure_detail,
         name="measure_detail",
     ),
+    path("p/<slug:slug>/", include("spreadscale.web.fidelity.urls")),
+    path("p/<slug:slug>/", include(measurement_urls)),
+    path("p/<slug:slug>/", include("spreadscale.web.improvement.urls")),
     path("account/tokens/", core.api_tokens, name="api_tokens"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -17,6 +17,9 @@ from spreadscale.web.core.actions import Actor, record_event
 from spreadscale.web.core.errors import StaleEdit
 from spreadscale.web.core.models import Enrolment, Programme, Site
 from spreadscale.web.measurement.models import (
+    DEFAULT_CHART,
+    ChartAdjustment,
+    ChartSettings,
     Flag,
     Granularity,
     Measure,
@@ -278,10 +281,25 @@ def import_observations(
     *,
     source: str = "import",
     at: Any = None,
+    editable: set[int] | None = None,
 ) -> ImportResult:
     """Validate every row, then upsert them all in one transaction (or write nothing).
 
     Re-importing the same rows changes nothing; changed numbers become revisions.
+    """
+    keyed = validate_rows(programme, rows, editable=editable)
+    return _write_rows(actor, programme, keyed, source=source, at=at)
+
+
+Keyed = list[tuple[ObservationRow, Measure, int, str, date]]
+
+
+def validate_rows(
+    programme: Programme, rows: list[ObservationRow], *, editable: set[int] | None = None
+) -> Keyed:
+    """Check every row (nothing written); raise ImportRejected listing all problems.
+
+    ``editable``: site ids the importer may write; other sites are reported by row.
     """
     measures = {m.slug: m for m in Measure.objects.filter(programme=programme)}
     enrolled = dict(
@@ -297,6 +315,8 @@ def import_observations(
         site_id = enrolled.get(row.site)
         if site_id is None:
             errors.append(RowError(i, "site", f"no site {row.site!r} in this programme"))
+        elif editable is not None and site_id not in editable:
+            errors.append(RowError(i, "site", f"your role may not enter data for {row.site}"))
         if measure is None:
             continue
         for name, msg in check_values(
@@ -320,7 +340,12 @@ def import_observations(
             keyed.append((row, measure, site_id, granularity, end))
     if errors:
         raise ImportRejected(errors)
+    return keyed
 
+
+def _write_rows(
+    actor: Actor, programme: Programme, keyed: Keyed, *, source: str, at: Any
+) -> ImportResult:
     result = ImportResult()
     entered_by = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
@@ -412,3 +437,119 @@ def import_observations(
                 at=at,
             )
     return result
+
+
+def chart_settings_for(measure: Measure) -> ChartSettings:
+    """The measure's saved chart settings, or the defaults (unsaved) when none were chosen."""
+    saved = ChartSettings.objects.filter(measure=measure).first()
+    if saved is not None:
+        return saved
+    chart = measure.default_chart or DEFAULT_CHART.get(measure.data_kind, Measure.Chart.RUN)
+    return ChartSettings(measure=measure, chart=chart, rules="anhoej", version=0)
+
+
+@transaction.atomic
+def update_chart_settings(
+    actor: Actor,
+    measure: Measure,
+    *,
+    chart: str,
+    rules: str,
+    y_scale: str,
+    reason: str,
+    expected_version: int,
+) -> ChartSettings:
+    """Change the chart type, rule profile or y-scale of a measure, saying why."""
+    from spreadscale.analytics.spc import PROFILES
+
+    errors: dict[str, str] = {}
+    if chart not in Measure.Chart.values:
+        errors["chart"] = f"Unknown chart {chart!r}; use one of {', '.join(Measure.Chart.values)}."
+    if rules not in PROFILES:
+        errors["rules"] = f"Unknown rule profile {rules!r}; use one of {', '.join(PROFILES)}."
+    if y_scale not in ChartSettings.YScale.values:
+        errors["y_scale"] = "Choose a shared or a free y-scale."
+    if not reason.strip():
+        errors["reason"] = "Say why the chart changes, so others can follow the decision."
+    if errors:
+        raise ValidationError(errors)
+    current = chart_settings_for(measure)
+    before = {"chart": current.chart, "rules": current.rules, "y_scale": current.y_scale}
+    if current.version != expected_version:
+        raise StaleEdit(f"The chart settings of {measure.name}")
+    fields = {"chart": chart, "rules": rules, "y_scale": y_scale, "reason": reason.strip()}
+    changed_by = actor if actor is not None and actor.is_authenticated else None
+    if current.pk is None:
+        current = ChartSettings.objects.create(measure=measure, changed_by=changed_by, **fields)
+    else:
+        updated = ChartSettings.objects.filter(pk=current.pk, version=expected_version).update(
+            version=F("version") + 1, changed_by=changed_by, changed_at=timezone.now(), **fields
+        )
+        if not updated:
+            raise StaleEdit(f"The chart settings of {measure.name}")
+        current.refresh_from_db()
+    record_event(
+        actor,
+        "measure.chart_changed",
+        measure,
+        programme=measure.programme,
+        payload={"measure": measure.slug, "before": before, "after": fields},
+    )
+    return current
+
+
+@transaction.atomic
+def add_adjustment(
+    actor: Actor, measure: Measure, site: Site, *, kind: str, on: date, reason: str
+) -> ChartAdjustment:
+    """Record a phase change, frozen baseline, excluded point or dismissed proposal for a site."""
+    errors: dict[str, str] = {}
+    if kind not in ChartAdjustment.Kind.values:
+        errors["kind"] = f"Unknown adjustment {kind!r}."
+    if not reason.strip():
+        errors["reason"] = "Say why (for example: new process from March)."
+    if not Enrolment.objects.filter(programme_id=measure.programme_id, site=site).exists():
+        errors["site"] = f"{site.code} is not part of this programme."
+    if (
+        kind == ChartAdjustment.Kind.EXCLUDE
+        and not Observation.objects.filter(measure=measure, site=site, period_start=on).exists()
+    ):
+        errors["on"] = f"There is no {measure.name} value for a period starting {on:%d %b %Y}."
+    if errors:
+        raise ValidationError(errors)
+    adj = ChartAdjustment.objects.create(
+        measure=measure,
+        site=site,
+        kind=kind,
+        on=on,
+        reason=reason.strip(),
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    record_event(
+        actor,
+        f"chart.{kind}_added",
+        adj,
+        programme=measure.programme,
+        site=site,
+        payload={"measure": measure.slug, "on": on.isoformat(), "reason": adj.reason},
+    )
+    return adj
+
+
+@transaction.atomic
+def withdraw_adjustment(actor: Actor, adjustment: ChartAdjustment) -> ChartAdjustment:
+    """Undo an adjustment; the row stays, marked withdrawn, so the history is kept."""
+    if adjustment.withdrawn_at is not None:
+        raise ValidationError({"adjustment": "This adjustment was already withdrawn."})
+    adjustment.withdrawn_at = timezone.now()
+    adjustment.withdrawn_by = actor if actor is not None and actor.is_authenticated else None
+    adjustment.save(update_fields=["withdrawn_at", "withdrawn_by"])
+    record_event(
+        actor,
+        f"chart.{adjustment.kind}_withdrawn",
+        adjustment,
+        programme=adjustment.measure.programme,
+        site=adjustment.site_id,
+        payload={"measure": adjustment.measure.slug, "on": adjustment.on.isoformat()},
+    )
+    return adjustment

@@ -1,7 +1,7 @@
 from django import forms
 
 from spreadscale.io.periods import PeriodError, parse_period
-from spreadscale.web.measurement.models import Flag, Measure
+from spreadscale.web.measurement.models import ChartAdjustment, ChartSettings, Flag, Measure
 
 
 class ObservationForm(forms.Form):
@@ -47,3 +47,26 @@ class ObservationForm(forms.Form):
         except PeriodError as exc:
             raise forms.ValidationError(str(exc).capitalize() + ".") from None
         return start
+
+
+class ChartSettingsForm(forms.Form):
+    chart = forms.ChoiceField(choices=Measure.Chart.choices, label="Chart type")
+    rules = forms.ChoiceField(label="Rule profile")
+    y_scale = forms.ChoiceField(choices=ChartSettings.YScale.choices, label="Y-scale")
+    reason = forms.CharField(label="Why the change", max_length=500)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from spreadscale.analytics.spc import PROFILES
+
+        self.fields["rules"].choices = [(k, k) for k in PROFILES]
+
+
+class AdjustmentForm(forms.Form):
+    site = forms.IntegerField(widget=forms.HiddenInput)
+    kind = forms.ChoiceField(
+        choices=[c for c in ChartAdjustment.Kind.choices if c[0] != "dismissed"], label="Change"
+    )
+    on = forms.DateField(label="Period starting", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label="Why", max_length=500)

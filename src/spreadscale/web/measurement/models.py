@@ -153,3 +153,69 @@ class ObservationRevision(models.Model):
 
     def __str__(self) -> str:
         return f"version {self.version} of {self.observation_id}"
+
+
+DEFAULT_CHART = {
+    Measure.DataKind.RATE: Measure.Chart.U,
+    Measure.DataKind.PROPORTION: Measure.Chart.P,
+    Measure.DataKind.TIME_BETWEEN: Measure.Chart.G,
+    Measure.DataKind.COUNT: Measure.Chart.C,
+    Measure.DataKind.CONTINUOUS: Measure.Chart.I,
+}
+
+
+class ChartSettings(models.Model):
+    """A measure's chart type, rule profile and y-scale, as the programme chose them."""
+
+    class YScale(models.TextChoices):
+        SHARED = "shared", "Shared across sites"
+        FREE = "free", "Each site its own"
+
+    measure = models.OneToOneField(Measure, on_delete=models.CASCADE, related_name="chart_settings")
+    chart = models.CharField(max_length=10, choices=Measure.Chart.choices)
+    rules = models.CharField(max_length=20, default="anhoej")
+    y_scale = models.CharField(max_length=10, choices=YScale.choices, default=YScale.FREE)
+    reason = models.TextField(blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.measure}: {self.chart}/{self.rules}"
+
+
+class ChartAdjustment(models.Model):
+    """A site team's change to how one site's chart is computed: a phase, baseline or exclusion.
+
+    Withdrawing keeps the row (who, when) so the history stays readable; a dismissed rebase
+    proposal is stored as kind "dismissed" so the engine's suggestion is not shown again.
+    """
+
+    class Kind(models.TextChoices):
+        PHASE = "phase", "New phase from"
+        BASELINE = "baseline", "Baseline frozen until"
+        EXCLUDE = "exclude", "Point excluded"
+        DISMISSED = "dismissed", "Rebase proposal dismissed"
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="adjustments")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    on = models.DateField(help_text="The period start it applies to.")
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["measure", "site", "on", "pk"]
+        indexes = [models.Index(fields=["measure", "site"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.on} ({self.site_id})"

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from spreadscale.charts.spc import spc_spec
 from spreadscale.web import permissions
-from spreadscale.web.core import selectors
+from spreadscale.web.core import selectors as core_selectors
 from spreadscale.web.core.errors import StaleEdit
 from spreadscale.web.forms import add_errors
-from spreadscale.web.measurement import actions
-from spreadscale.web.measurement.forms import ObservationForm
-from spreadscale.web.measurement.models import Measure, Observation
+from spreadscale.web.measurement import actions, annotations, selectors
+from spreadscale.web.measurement.forms import AdjustmentForm, ChartSettingsForm, ObservationForm
+from spreadscale.web.measurement.models import (
+    ChartAdjustment,
+    ChartSettings,
+    Measure,
+    Observation,
+)
+
+SITES_PER_PAGE = 50
 
 
 def _measure(access: permissions.Access, measure_slug: str) -> Measure:
@@ -29,7 +42,7 @@ def _measure(access: permissions.Access, measure_slug: str) -> Measure:
 def measure_detail(request: HttpRequest, slug: str, measure_slug: str) -> HttpResponse:
     access = permissions.access_for(request.user, slug)
     measure = _measure(access, measure_slug)
-    rows = selectors.site_rows(access.programme)
+    rows = core_selectors.site_rows(access.programme)
     editable = [
         (r.enrolment.site_id, f"{r.enrolment.site.name} ({r.enrolment.site.code})")
         for r in rows
@@ -55,10 +68,15 @@ def measure_detail(request: HttpRequest, slug: str, measure_slug: str) -> HttpRe
     readable = [r for r in rows if access.can_read_site(r.enrolment.site_id)]
     if site_filter:
         readable = [r for r in readable if r.enrolment.site.code == site_filter]
+    paginator = Paginator(readable, SITES_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    readable = list(page.object_list)
+    site_ids = [r.enrolment.site_id for r in readable]
+    settings = actions.chart_settings_for(measure)
+    charts = selectors.measure_charts(measure, site_ids, settings)
+    notes = annotations.annotations_for(access, measure, site_ids)
     observations = (
-        Observation.objects.filter(
-            measure=measure, site_id__in=[r.enrolment.site_id for r in readable]
-        )
+        Observation.objects.filter(measure=measure, site_id__in=site_ids)
         .select_related("entered_by")
         .order_by("site_id", "-period_start")
     )
@@ -71,11 +89,14 @@ def measure_detail(request: HttpRequest, slug: str, measure_slug: str) -> HttpRe
         )
         obs.note_visible = access.can_read_notes(obs.site_id)
         by_site.setdefault(obs.site_id, []).append(obs)
+    y_domain = charts.y_domain() if settings.y_scale == ChartSettings.YScale.SHARED else None
     tables = [
         {
             "row": r,
             "observations": by_site.get(r.enrolment.site_id, []),
             "editable": access.can_edit_site(r.enrolment.site_id),
+            "adjustable": access.can_change_phase(r.enrolment.site_id),
+            **_site_chart(measure, r, charts, notes, y_domain),
         }
         for r in readable
     ]
@@ -87,6 +108,19 @@ def measure_detail(request: HttpRequest, slug: str, measure_slug: str) -> HttpRe
         "tables": tables,
         "all_sites": [r.enrolment.site for r in rows if access.can_read_site(r.enrolment.site_id)],
         "site_filter": site_filter,
+        "settings": settings,
+        "settings_form": ChartSettingsForm(
+            initial={
+                "chart": settings.chart,
+                "rules": settings.rules,
+                "y_scale": settings.y_scale,
+                "version": settings.version,
+            }
+        )
+        if access.can_manage_programme
+        else None,
+        "charts": charts,
+        "page": page,
         "hidden_sites": len(rows)
         - len([r for r in rows if access.can_read_site(r.enrolment.site_id)]),
     }
@@ -160,3 +194,151 @@ def _save(
         request, f"Saved {measure.name} for {enrolment.site.name}, {data['period']:%d %b %Y}."
     )
     return True
+
+
+def _site_chart(
+    measure: Measure,
+    row: core_selectors.SiteRow,
+    charts: selectors.MeasureCharts,
+    notes: list[annotations.Annotation],
+    y_domain: tuple[float, float] | None,
+) -> dict:
+    """The chart spec, its annotations and SPC summary for one site's card."""
+    site = row.enrolment.site
+    sc = charts.sites.get(site.pk) or selectors.SiteChart(site.pk)
+    mine = [a for a in notes if a.site_id in (None, site.pk)]
+    mine += [
+        annotations.Annotation(
+            on=a.on, site_id=site.pk, kind="chart", label=a.get_kind_display(), detail=a.reason
+        )
+        for a in sc.adjustments
+        if a.kind != a.Kind.DISMISSED
+    ]
+    mine.sort(key=lambda a: (a.on, a.kind))
+    spec = spc_spec(
+        sc.points,
+        title=f"{site.name} ({site.code})",
+        y_title=measure.unit or measure.name,
+        annotations=[
+            {"on": a.on.isoformat(), "kind": a.kind, "label": a.label, "detail": a.detail}
+            for a in mine
+        ],
+        target=measure.target,
+        y_domain=y_domain,
+        description=f"{charts.settings.get_chart_display()} of {measure.name} at {site.name}",
+    )
+    return {"chart": sc, "spec": spec, "spec_id": f"spec-{site.pk}", "annotations": mine}
+
+
+@login_required
+@require_POST
+def chart_settings(request: HttpRequest, slug: str, measure_slug: str) -> HttpResponse:
+    """Save a measure's chart type, rule profile and y-scale (programme leads)."""
+    access = permissions.access_for(request.user, slug)
+    access.require(access.can_manage_programme)
+    measure = _measure(access, measure_slug)
+    form = ChartSettingsForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            actions.update_chart_settings(
+                request.user,
+                measure,
+                chart=d["chart"],
+                rules=d["rules"],
+                y_scale=d["y_scale"],
+                reason=d["reason"],
+                expected_version=d["version"],
+            )
+        except (ValidationError, StaleEdit) as exc:
+            add_errors(form, exc)
+    if form.errors:
+        for field, errs in form.errors.items():
+            messages.error(request, f"Chart settings, {field}: {' '.join(errs)}")
+    else:
+        messages.success(request, f"Chart settings of {measure.name} saved.")
+    return redirect("measure_detail", slug=slug, measure_slug=measure_slug)
+
+
+@login_required
+@require_POST
+def add_adjustment(request: HttpRequest, slug: str, measure_slug: str) -> HttpResponse:
+    """Add a phase, frozen baseline or excluded point to one site's chart (site leads)."""
+    access = permissions.access_for(request.user, slug)
+    measure = _measure(access, measure_slug)
+    form = AdjustmentForm(request.POST)
+    if not form.is_valid():
+        for field, errs in form.errors.items():
+            messages.error(request, f"Chart change, {form.fields[field].label}: {' '.join(errs)}")
+        return redirect("measure_detail", slug=slug, measure_slug=measure_slug)
+    d = form.cleaned_data
+    access.require(access.can_change_phase(d["site"]))
+    enrolment = permissions.enrolment_for(access, d["site"])
+    try:
+        actions.add_adjustment(
+            request.user, measure, enrolment.site, kind=d["kind"], on=d["on"], reason=d["reason"]
+        )
+    except ValidationError as exc:
+        for msg in exc.messages:
+            messages.error(request, f"Chart change for {enrolment.site.code}: {msg}")
+    else:
+        messages.success(request, f"Chart change saved for {enrolment.site.name}.")
+    return redirect(_site_anchor(slug, measure_slug, enrolment.site_id))
+
+
+@login_required
+@require_POST
+def withdraw_adjustment(
+    request: HttpRequest, slug: str, measure_slug: str, adjustment_id: int
+) -> HttpResponse:
+    """Undo a chart change; it stays in the history as withdrawn."""
+    access = permissions.access_for(request.user, slug)
+    measure = _measure(access, measure_slug)
+    adj = ChartAdjustment.objects.filter(pk=adjustment_id, measure=measure).first()
+    if adj is None or not access.can_read_site(adj.site_id):
+        raise Http404("No such chart change.")
+    access.require(access.can_change_phase(adj.site_id))
+    try:
+        actions.withdraw_adjustment(request.user, adj)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Chart change withdrawn.")
+    return redirect(_site_anchor(slug, measure_slug, adj.site_id))
+
+
+@login_required
+@require_POST
+def decide_rebase(request: HttpRequest, slug: str, measure_slug: str, site_id: int) -> HttpResponse:
+    """Accept (a new phase from the shift) or dismiss the engine's rebase proposal."""
+    access = permissions.access_for(request.user, slug)
+    measure = _measure(access, measure_slug)
+    enrolment = permissions.enrolment_for(access, site_id)
+    access.require(access.can_change_phase(site_id))
+    try:
+        on = date.fromisoformat(request.POST.get("on", ""))
+    except ValueError:
+        messages.error(request, "The proposal's date is missing or not a date.")
+        return redirect(_site_anchor(slug, measure_slug, site_id))
+    accept = request.POST.get("decision") == "accept"
+    evidence = request.POST.get("evidence", "")[:300]
+    try:
+        actions.add_adjustment(
+            request.user,
+            measure,
+            enrolment.site,
+            kind=ChartAdjustment.Kind.PHASE if accept else ChartAdjustment.Kind.DISMISSED,
+            on=on,
+            reason=("Accepted proposed rebase: " if accept else "Dismissed proposed rebase: ")
+            + (evidence or "sustained shift"),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "New limits from the shift." if accept else "Proposal dismissed.")
+    return redirect(_site_anchor(slug, measure_slug, site_id))
+
+
+def _site_anchor(slug: str, measure_slug: str, site_id: int) -> str:
+    url = reverse("measure_detail", kwargs={"slug": slug, "measure_slug": measure_slug})
+    return f"{url}#site-{site_id}"
