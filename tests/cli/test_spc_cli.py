@@ -1,0 +1,188 @@
+"""The `spreadscale spc` command: output contract and bad-input handling."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from spreadscale.cli import main
+
+Y = [7.62, 10.78, 9.31, 8.9, 11.96, 9.53, 11.62, 8.51, 9.48, 9.63, 11.04, 11.77, 11.18, 9.61,
+     11.32, 9.48, 8.85, 12.81, 11.01, 11.6, 15.85, 10.91, 13, 15.18]
+N = [120, 95, 130, 110, 101, 99, 140, 125, 118, 90, 105, 112, 128, 97, 133, 121, 108, 100, 117,
+     126, 119, 102, 131, 96]
+E = [22, 21, 30, 19, 25, 17, 31, 22, 25, 20, 18, 26, 30, 16, 29, 27, 21, 19, 35, 36, 33, 30,
+     38, 31]
+POINTS = ["by", "x", "y", "n", "part", "cl", "lcl", "ucl", "sigma_signal", "runs_signal",
+          "baseline", "include", "point_type", "reasons"]
+SUMMARY = ["by", "part", "n_obs", "n_useful", "longest_run", "longest_run_max", "n_crossings",
+           "n_crossings_min", "runs_signal", "lcl", "cl", "ucl", "sigma_signal", "variation_type",
+           "assurance_type", "proposed_rebase"]
+
+
+def write(path: Path, header: str, rows: list[tuple]) -> str:
+    path.write_text(header + "\n" + "\n".join(",".join(str(v) for v in r) for r in rows) + "\n")
+    return str(path)
+
+
+@pytest.fixture
+def sites(tmp_path: Path) -> str:
+    """Two sites with the reference series, monthly dates."""
+    rows = []
+    for site in ("north", "south"):
+        for i, (y, n, e) in enumerate(zip(Y, N, E, strict=True)):
+            rows.append((site, f"{2022 + i // 12}-{i % 12 + 1:02d}-01", y, n, e / n))
+    return write(tmp_path / "sites.csv", "site,month,value,n,rate", rows)
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["spc", *args])
+    return result.exit_code, result.output
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open() as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def test_it_writes_points_and_summary_with_the_contract_columns(sites: str,
+                                                                tmp_path: Path) -> None:
+    code, out = run(sites, "--chart", "i", "--x", "month", "--y", "value", "--by", "site",
+                    "--freeze", "12", "--points", str(tmp_path / "p.csv"),
+                    "--summary", str(tmp_path / "s.csv"))
+    assert code == 0, out
+    head, points = read_csv(tmp_path / "p.csv")
+    assert head[: len(POINTS)] == POINTS
+    assert len(points) == 48
+    assert points[0]["by"] == "north" and points[0]["x"] == "2022-01-01"
+    head, summary = read_csv(tmp_path / "s.csv")
+    assert head[: len(SUMMARY)] == SUMMARY
+    assert [s["by"] for s in summary] == ["north", "south"]
+    assert abs(float(summary[0]["cl"]) - 10.0125) <= 1e-4
+    assert abs(float(summary[0]["ucl"]) - 14.6039) <= 1e-4
+    assert summary[0]["sigma_signal"] == "2"
+
+
+def test_p_chart_takes_proportions_and_denominators(sites: str) -> None:
+    code, out = run(sites, "--chart", "p", "--x", "month", "--y", "rate", "--n", "n",
+                    "--by", "site")
+    assert code == 0, out
+    summary = list(csv.DictReader(out.splitlines()))
+    assert abs(float(summary[0]["cl"]) - 0.2281) <= 1e-4
+    assert abs(float(summary[0]["lcl"]) - 0.1092) <= 1e-4
+    assert abs(float(summary[0]["ucl"]) - 0.3469) <= 1e-4
+    assert summary[0]["runs_signal"] == "true"
+
+
+def test_without_by_the_by_column_is_empty(sites: str) -> None:
+    code, out = run(sites, "--chart", "run", "--x", "month", "--y", "value", "--format", "json")
+    assert code == 0, out
+    (summary,) = json.loads(out)
+    assert summary["by"] == "" and summary["n_obs"] == 24
+
+
+def test_positions_phases_and_rebase_options(sites: str, tmp_path: Path) -> None:
+    code, out = run(sites, "--chart", "i", "--x", "month", "--y", "value", "--by", "site",
+                    "--part", "12", "--exclude", "3,7")
+    assert code == 0, out
+    assert [r["part"] for r in csv.DictReader(out.splitlines())] == ["1", "2", "1", "2"]
+    code, out = run(sites, "--chart", "i", "--x", "month", "--y", "value", "--by", "site",
+                    "--rules", "mdc", "--rebase", "2023-01-01", "--improvement", "increase",
+                    "--target", "12")
+    assert code == 0, out
+    rows = list(csv.DictReader(out.splitlines()))
+    assert abs(float(rows[1]["cl"]) - 11.7333) <= 1e-4
+    assert rows[1]["assurance_type"] == "inconsistent"
+
+
+def test_per_row_phase_baseline_and_exclude_columns(tmp_path: Path) -> None:
+    rows = [("a", i + 1, y, "pre" if i < 12 else "post", int(i < 6), int(i == 2))
+            for i, y in enumerate(Y)]
+    path = write(tmp_path / "d.csv", "site,week,y,phase,base,drop", rows)
+    code, out = run(path, "--chart", "i", "--x", "week", "--y", "y", "--by", "site",
+                    "--phase-col", "phase", "--baseline-col", "base", "--exclude-col", "drop",
+                    "--points", str(tmp_path / "p.csv"))
+    assert code == 0, out
+    _, points = read_csv(tmp_path / "p.csv")
+    assert points[2]["include"] == "false" and points[13]["part"] == "2"
+    assert points[6]["baseline"] == "false"
+
+
+def test_a_sustained_shift_is_proposed_in_the_summary(tmp_path: Path) -> None:
+    ys = [5, 6, 4, 5, 6, 4, 5, 6, 4, 5, 6, 4, 9, 10, 11, 9, 10, 11, 9, 10, 11, 10]
+    path = write(tmp_path / "d.csv", "week,y", [(f"2024-01-{i + 1:02d}", y)
+                                                for i, y in enumerate(ys)])
+    code, out = run(path, "--chart", "i", "--x", "week", "--y", "y")
+    assert code == 0, out
+    (row,) = csv.DictReader(out.splitlines())
+    assert row["proposed_rebase"] == "2024-01-13"
+
+
+def test_xbar_takes_means_sizes_and_sds(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "k,m,size,sd", [(1, 10, 4, 1), (2, 11, 6, 2), (3, 9, 5, 1.5)])
+    code, out = run(path, "--chart", "xbar", "--x", "k", "--y", "m", "--n", "size", "--sd", "sd")
+    assert code == 0, out
+    code, out = run(path, "--chart", "xbar", "--x", "k", "--y", "m", "--n", "size")
+    assert code == 2 and "--sd" in out
+
+
+def assert_clean_error(code: int, out: str, *needles: str) -> None:
+    assert code == 2, out
+    assert "Traceback" not in out
+    for needle in needles:
+        assert needle in out, out
+
+
+def test_it_rejects_an_unknown_column(sites: str) -> None:
+    code, out = run(sites, "--chart", "i", "--x", "month", "--y", "nope")
+    assert_clean_error(code, out, "'nope'", "not found")
+
+
+def test_it_rejects_non_numeric_values_naming_row_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "x,y", [(1, 2.5), (2, "abc"), (3, 4)])
+    assert_clean_error(*run(path, "--chart", "i", "--x", "x", "--y", "y"), "row 2", "'y'")
+
+
+def test_it_rejects_numerator_above_denominator(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "x,p,n", [(1, 0.5, 10), (2, 1.5, 10), (3, 0.2, 10)])
+    assert_clean_error(*run(path, "--chart", "p", "--x", "x", "--y", "p", "--n", "n"),
+                       "row 2", "column 'p'", "numerator above denominator")
+
+
+def test_it_rejects_a_zero_denominator(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "x,p,n", [(1, 0.5, 10), (2, 0.5, 10), (3, 0.2, 0)])
+    assert_clean_error(*run(path, "--chart", "u", "--x", "x", "--y", "p", "--n", "n"),
+                       "row 3", "column 'n'", "denominator is 0")
+
+
+def test_it_rejects_negative_counts(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "x,c", [(1, 3), (2, -1), (3, 4)])
+    assert_clean_error(*run(path, "--chart", "c", "--x", "x", "--y", "c"),
+                       "row 2", "column 'c'", "negative")
+
+
+def test_it_rejects_too_few_points_for_the_chart(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "site,x,y", [("a", 1, 3), ("a", 2, 4), ("b", 1, 5)])
+    assert_clean_error(*run(path, "--chart", "i", "--x", "x", "--y", "y", "--by", "site"),
+                       "row 3", "column 'y'", "needs at least 2")
+
+
+def test_it_rejects_bad_positions_and_flags(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "x,y,f", [(1, 3, "yes"), (2, 4, "maybe"), (3, 5, "")])
+    assert_clean_error(*run(path, "--chart", "i", "--x", "x", "--y", "y", "--part", "a"),
+                       "--part")
+    assert_clean_error(*run(path, "--chart", "i", "--x", "x", "--y", "y", "--exclude-col", "f"),
+                       "row 2", "'f'")
+
+
+def test_empty_cells_are_missing_values(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "x,y", [(1, 3), (2, ""), (3, 5), (4, 4)])
+    code, out = run(path, "--chart", "i", "--x", "x", "--y", "y")
+    assert code == 0, out
+    (row,) = csv.DictReader(out.splitlines())
+    assert row["n_obs"] == "3"
