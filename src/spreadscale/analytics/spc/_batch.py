@@ -109,6 +109,22 @@ def _x_key(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         return xf, ~np.isfinite(xf), False
     missing = np.array([v is None or v == "" or (isinstance(v, float) and v != v) for v in x],
                        dtype=bool)
+    present = x[~missing]
+    # Dates, datetimes and numbers arrive as object arrays from lists; ISO date strings too.
+    if present.size and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                            for v in present.tolist()):
+        xf = np.full(x.size, np.nan)
+        xf[~missing] = present.astype(float)
+        return xf, missing, False
+    try:
+        xo = x.astype(object)
+        xo[missing] = None
+        xd = xo.astype("datetime64")
+    except (ValueError, TypeError):
+        xd = None
+    if xd is not None:
+        missing = missing | np.isnat(xd)
+        return xd.astype("datetime64[ns]").view(np.int64).astype(np.float64), missing, False
     xs = np.where(missing, "", x.astype(str))
     uniq, first, inv = np.unique(xs, return_index=True, return_inverse=True)
     rank = np.empty(uniq.size, np.int64)

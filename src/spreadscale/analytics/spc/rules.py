@@ -166,7 +166,9 @@ def evaluate(
     lr_max = longest_run_max(n_useful)
     cr_min = n_crossings_min(n_useful)
     part_mask = np.zeros(n_seg, np.uint8)
-    shift = (np.zeros(0, np.int64),) * 4 + (np.zeros(0, np.int8), np.zeros(0, np.int64))
+    shift: tuple[np.ndarray, ...] = (
+        (np.zeros(0, np.int64),) * 4 + (np.zeros(0, np.int8), np.zeros(0, np.int64))
+    )
     shift_rule = "shift"
 
     if profile.name == "anhoej" and not runs_off:
@@ -243,7 +245,7 @@ def _other_rules(
     n_useful: Int,
     crossings: Int,
     part_mask: NDArray[np.uint8],
-) -> tuple[tuple, str]:
+) -> tuple[tuple[np.ndarray, ...], str]:
     """Shift, trend and zone rules for the ihi, weco, nelson and mdc profiles."""
     n = y.size
     name = profile.name
@@ -261,7 +263,9 @@ def _other_rules(
     shift_len = p.get("shift_length")
     if name == "ihi" and shift_len is None:
         shift_len = 6 if run_chart else 8
-    shift_out = (np.zeros(0, np.int64),) * 4 + (np.zeros(0, np.int8), np.zeros(0, np.int64))
+    shift_out: tuple[np.ndarray, ...] = (
+        (np.zeros(0, np.int64),) * 4 + (np.zeros(0, np.int8), np.zeros(0, np.int64))
+    )
     if shift_len:
         if name == "ihi":
             # Points on the median are skipped: drop them, find runs, map spans back.
