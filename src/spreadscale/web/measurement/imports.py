@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from spreadscale.io.observations import Parsed, Problem, parse_rows
@@ -66,7 +67,8 @@ def preview(
             actions.validate_rows(programme, out.rows, editable=editable)
         except actions.ImportRejected as exc:
             out.problems.extend(
-                Problem(out.lines[e.row - 1], e.field, e.message) for e in exc.row_errors
+                Problem(out.lines[e.row - 1], e.field, _file_rows(e.message, out.lines))
+                for e in exc.row_errors
             )
     out.problems.sort(key=lambda p: (p.row, p.column))
     return out
@@ -78,4 +80,11 @@ def commit(
     """Write a clean preview in one transaction (validated again inside the action)."""
     return actions.import_observations(
         actor, programme, result.rows, source=source, editable=editable
+    )
+
+
+def _file_rows(message: str, lines: list[int]) -> str:
+    """Say "duplicates row 7" with the file's row number, not the position among valid rows."""
+    return re.sub(
+        r"duplicates row (\d+)", lambda m: f"duplicates row {lines[int(m[1]) - 1]}", message
     )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from spreadscale.web.measurement import views
+from spreadscale.web.measurement import io_views, views
 
 M = "measures/<slug:measure_slug>/"
 
@@ -15,4 +15,11 @@ urlpatterns = [
         name="measure_adjustment_withdraw",
     ),
     path(M + "sites/<int:site_id>/rebase/", views.decide_rebase, name="measure_rebase"),
+]
+
+urlpatterns += [
+    path("import/", io_views.import_page, name="measurement_import"),
+    path("import/discard/", io_views.discard_import, name="measurement_import_discard"),
+    path(M + "template.csv", io_views.import_template, name="measurement_import_template"),
+    path(M + "export.<str:fmt>", io_views.export_observations, name="measurement_export"),
 ]
