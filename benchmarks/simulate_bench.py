@@ -10,6 +10,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def peak_rss_mb() -> tuple[float, float]:
     return own, children
 
 
-def timed(label: str, fn):  # noqa: ANN001, ANN201
+def timed[T](label: str, fn: Callable[[], T]) -> T:
     start = time.perf_counter()
     out = fn()
     print(f"{label}: {time.perf_counter() - start:.2f} s")
@@ -52,7 +53,7 @@ def main() -> None:
     print(f"three logics: adoption at week 104 = {s['final_adoption']['mean']:.3f} "
           f"(5-95%: {s['final_adoption']['p5']:.3f}-{s['final_adoption']['p95']:.3f}); "
           f"cost per adopted site = {s['cost_per_adopted']['mean']:.0f}")
-    print("peak RSS so far: %.0f MB" % peak_rss_mb()[0])
+    print(f"peak RSS so far: {peak_rss_mb()[0]:.0f} MB")
     if quick:
         return
     # fork: the workers are then our children, so RUSAGE_CHILDREN reports their peak memory

@@ -94,3 +94,11 @@ def test_json_has_mean_adoption_at_the_top_level_and_the_scenario_with_its_hash(
 def test_every_table_writes_as_csv(result, table, rows):
     parsed = list(csv.DictReader(io.StringIO(result.to_csv(table=table))))
     assert len(parsed) == rows
+
+
+def test_a_scenario_where_nobody_adopts_summarises_without_warnings():
+    s = Scenario.from_dict({"horizon": 3, "network": {"generator": "complete", "n": 10}})
+    res = simulate(s, runs=2, seed=1)
+    data = json.loads(res.to_json())
+    assert data["summary"]["mean_adoption_step"]["mean"] is None
+    assert data["summary"]["time_to_10pct"]["share_reached"] == 0

@@ -425,9 +425,11 @@ class _Kernel:
         for j in range(self.b):
             cat = _rogers(t_first[:, j])
             rogers[np.arange(n), cat] += 1
-        adopted_times = np.where(t_first < NEVER, t_first, np.nan).astype(float)
-        with np.errstate(invalid="ignore"):
-            mean_time = np.nanmean(adopted_times, axis=0) if ever.any() else np.full(self.b, np.nan)
+        has = t_first < NEVER
+        n_adopters = has.sum(axis=0)
+        total_time = np.where(has, t_first, 0).sum(axis=0, dtype=np.float64)
+        mean_time = np.divide(total_time, n_adopters, out=np.full(self.b, np.nan),
+                              where=n_adopters > 0)
         new_per_step = np.diff(curves["ever"], axis=0)
         runs = {
             "final_adoption": curves["adoption"][-1].copy(),
