@@ -18,7 +18,9 @@ from spreadscale.web.measurement.models import Measure
 DEMO_PASSWORD = "demo"
 # Each area of the domain adds its part of the demo in a module with
 # load(programme, demo, users); list it here, one line each.
-AREA_DEMOS: list[str] = []
+AREA_DEMOS: list[str] = [
+    "spreadscale.demo.improvement",
+]
 # (username, full name, role, site code or None)
 DEMO_USERS = [
     ("lead", "Lena Okafor", Role.LEAD, None),

@@ -55,11 +55,13 @@ def permission_denied(request: HttpRequest, exc: PermissionDenied):
 
 def _register_routers() -> None:
     from spreadscale.web.core.api import router as core_router
+    from spreadscale.web.improvement.api import router as improvement_router
     from spreadscale.web.measurement.api import router as measurement_router
 
     # Each area adds its router here, one line each.
     api.add_router("/", core_router)
     api.add_router("/", measurement_router)
+    api.add_router("/", improvement_router)
 
 
 _register_routers()

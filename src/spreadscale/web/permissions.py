@@ -17,6 +17,8 @@ covers every site below it).
 
 Everyone in a programme reads its programme-level summaries: sites, phases, measures,
 aggregates across sites.
+Team progress scores (IHI scale): the site lead or a site member enters the team's own; a
+facilitator of the site, or the lead, enters the facilitator's.
 """
 
 from __future__ import annotations
@@ -78,6 +80,12 @@ class Access:
 
     def can_change_phase(self, site_id: int) -> bool:
         return self.is_lead or site_id in self._sites(Role.FACILITATOR, Role.SITE_LEAD)
+
+    def can_rate_progress(self, site_id: int, rater: str) -> bool:
+        """The team rates itself; its facilitator (or the lead) gives the faculty's rating."""
+        if rater == "team":
+            return site_id in self._sites(Role.SITE_LEAD, Role.SITE_MEMBER)
+        return rater == "facilitator" and (self.is_lead or site_id in self._sites(Role.FACILITATOR))
 
     def readable_site_filter(self, field_name: str = "site_id") -> Q:
         """A filter that keeps only rows of sites whose data this user may read."""

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "spreadscale.web.core",
     "spreadscale.web.measurement",
+    "spreadscale.web.improvement",
 ]
 
 MIDDLEWARE = [

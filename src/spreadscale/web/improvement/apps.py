@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class ImprovementConfig(AppConfig):
+    name = "spreadscale.web.improvement"
+    label = "improvement"
+    verbose_name = "Model for Improvement"
+
+    def ready(self) -> None:
+        from spreadscale.web.improvement.selectors import pdsa_annotations
+        from spreadscale.web.measurement.annotations import register
+
+        register("pdsa", pdsa_annotations)
