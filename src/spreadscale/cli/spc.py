@@ -28,7 +28,7 @@ from spreadscale.analytics.spc import (
 )
 
 POINT_COLUMNS = ("by", "x", "y", "n", "part", "cl", "lcl", "ucl", "sigma_signal", "runs_signal",
-                 "baseline", "include", "point_type", "reasons", "lcl_close", "ucl_close")
+                 "baseline", "include", "point_type", "reasons")
 SUMMARY_COLUMNS = ("by", "part", "n_obs", "n_useful", "longest_run", "longest_run_max",
                    "n_crossings", "n_crossings_min", "runs_signal", "lcl", "cl", "ucl",
                    "sigma_signal", "variation_type", "assurance_type", "proposed_rebase",
@@ -170,12 +170,13 @@ def _write(table: pa.Table, dest: str | None, fmt: str) -> None:
         else:
             Path(dest).write_text(text + "\n", encoding="utf-8")
         return
+    options = pacsv.WriteOptions(quoting_style="needed")
     if dest is None:
         sink = pa.BufferOutputStream()
-        pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(quoting_style="needed"))
+        pacsv.write_csv(table, sink, write_options=options)
         sys.stdout.write(sink.getvalue().to_pybytes().decode())
     else:
-        pacsv.write_csv(table, dest, write_options=pacsv.WriteOptions(quoting_style="needed"))
+        pacsv.write_csv(table, dest, write_options=options)
 
 
 @click.command("spc")
@@ -280,9 +281,10 @@ def spc(data: str, chart: str, x_col: str, y_col: str, n_col: str | None, sd_col
         "include": pa.array(pts["include"]),
         "point_type": pc.take(pa.array(POINT_TYPES), pa.array(pts["point_type_code"])),
         "reasons": pc.take(reason_table, pa.array(pts["reason_mask"])),
-        "lcl_close": _column(pts["lcl_close"]),
-        "ucl_close": _column(pts["ucl_close"]),
     }
+    if rules == "mdc":  # the close-to-limits band of Making Data Count
+        point_cols["lcl_close"] = _column(pts["lcl_close"])
+        point_cols["ucl_close"] = _column(pts["ucl_close"])
     prop_row = summ["proposed_rebase_row"]
     has_prop = prop_row >= 0
     prop_x = pc.if_else(pa.array(has_prop), pc.take(x_text, pa.array(np.maximum(prop_row, 0))),

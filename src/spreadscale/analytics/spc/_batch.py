@@ -54,6 +54,8 @@ class SpcResult:
 
     @staticmethod
     def _py(v: Any) -> Any:
+        if isinstance(v, np.datetime64):  # ns values would become ints in .item()
+            return None if np.isnat(v) else v.astype("datetime64[us]").item()
         if isinstance(v, np.generic):
             v = v.item()
         if isinstance(v, float) and v != v:
@@ -61,7 +63,7 @@ class SpcResult:
         return v
 
     def _columns(self, table: dict[str, np.ndarray]) -> dict[str, list[Any]]:
-        return {k: [self._py(v) for v in arr.tolist()] if arr.dtype.kind != "O"
+        return {k: [self._py(v) for v in arr.tolist()] if arr.dtype.kind not in "OM"
                 else [self._py(v) for v in arr] for k, arr in table.items()}
 
     def _records(self, table: dict[str, np.ndarray]) -> list[dict[str, Any]]:

@@ -6,9 +6,20 @@ A3, B3, B4); Anhøj thresholds follow Anhøj & Olesen (2014).
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import bdtr, gammaln
+
+# math.lgamma over arrays; the engine avoids importing scipy (a 0.2 s import) on its hot path.
+_lgamma = np.frompyfunc(math.lgamma, 1, 1)
+
+
+def gammaln(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Elementwise log-gamma (evaluated once per distinct value)."""
+    uniq, inv = np.unique(v, return_inverse=True)
+    return np.asarray(_lgamma(uniq), dtype=float)[inv].reshape(v.shape)
 
 #: d2 for moving ranges of two, as used by qicharts2 (sigma = AMR / D2).
 D2 = 1.128
@@ -93,13 +104,23 @@ def longest_run_max(n_useful: ArrayLike) -> NDArray[np.float64]:
 
 
 def _binom_half_quantile(trials: int, p: float) -> int:
-    """Smallest k with P(Binom(trials, 1/2) <= k) >= p."""
+    """Smallest k with P(Binom(trials, 1/2) <= k) >= p, exactly (integer arithmetic)."""
     if trials <= 0:
         return 0
-    k = np.arange(trials + 1, dtype=float)
-    cdf = bdtr(k, trials, 0.5)
-    # A hair of tolerance so that a cdf equal to p up to rounding counts as reaching it.
-    return int(np.searchsorted(cdf, p - 1e-12, side="left"))
+    if trials > 20_000:  # exact big integers get slow; log-space floats are ample here
+        ks = np.arange(trials + 1, dtype=float)
+        logpmf = (math.lgamma(trials + 1) - gammaln(ks + 1) - gammaln(trials - ks + 1)
+                  - trials * math.log(2.0))
+        return int(np.searchsorted(np.cumsum(np.exp(logpmf)), p - 1e-12, side="left"))
+    frac = Fraction(p).limit_denominator(10**9)
+    need = frac.numerator * (1 << trials)  # compare denominator * sum C(m, j) with p * 2^m
+    total, term = 0, 1
+    for k in range(trials + 1):
+        total += term
+        if total * frac.denominator >= need:
+            return k
+        term = term * (trials - k) // (k + 1)
+    return trials
 
 
 def crossings_quantile(n_useful: ArrayLike, p: float) -> NDArray[np.float64]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtri
 
 
 @dataclass
@@ -126,7 +126,7 @@ def funnel(
                                     "z_adjusted": z_adj}
     position = np.full(k, "within", dtype=object)
     for lev in sorted(levels):
-        q = float(ndtri(0.5 + lev / 2))
+        q = NormalDist().inv_cdf(0.5 + lev / 2)
         tag = f"{lev * 100:g}"
         lower = t - q * sd_adj
         upper = t + q * sd_adj
@@ -134,7 +134,7 @@ def funnel(
         sites[f"upper_{tag}"] = np.minimum(upper, 1.0) if chart == "p" else upper
         position = np.where(y > upper, f"above_{tag}", np.where(y < lower, f"below_{tag}",
                                                                   position))
-    qmax = float(ndtri(0.5 + max(levels) / 2))
+    qmax = NormalDist().inv_cdf(0.5 + max(levels) / 2)
     sites["position"] = position
     sites["signal"] = np.abs(z_adj) > qmax
     return FunnelResult(chart=chart, target=t, phi=phi, tau2=tau2, overdispersion=overdispersion,
