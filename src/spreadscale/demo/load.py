@@ -20,6 +20,7 @@ DEMO_PASSWORD = "demo"
 # load(programme, demo, users); list it here, one line each.
 AREA_DEMOS: list[str] = [
     "spreadscale.demo.improvement",
+    "spreadscale.demo.fidelity",
 ]
 # (username, full name, role, site code or None)
 DEMO_USERS = [

@@ -57,11 +57,13 @@ def _register_routers() -> None:
     from spreadscale.web.core.api import router as core_router
     from spreadscale.web.improvement.api import router as improvement_router
     from spreadscale.web.measurement.api import router as measurement_router
+    from spreadscale.web.fidelity.api import router as fidelity_router
 
     # Each area adds its router here, one line each.
     api.add_router("/", core_router)
     api.add_router("/", measurement_router)
     api.add_router("/", improvement_router)
+    api.add_router("/", fidelity_router)
 
 
 _register_routers()

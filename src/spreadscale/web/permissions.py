@@ -16,7 +16,8 @@ covers every site below it).
 | patient partner | own site (if one is set) | no              | no              | no           | no              |
 
 Everyone in a programme reads its programme-level summaries: sites, phases, measures,
-aggregates across sites.
+aggregates across sites. Adaptations a site publishes to the programme are read by every
+member (the feedback loop); unpublished ones follow "site data read".
 Team progress scores (IHI scale): the site lead or a site member enters the team's own; a
 facilitator of the site, or the lead, enters the facilitator's.
 """
@@ -77,6 +78,10 @@ class Access:
         return self.is_lead or site_id in self._sites(
             Role.FACILITATOR, Role.SITE_LEAD, Role.SITE_MEMBER
         )
+
+    def can_read_adaptation(self, site_id: int, published: bool) -> bool:
+        """Published adaptations are shared with every member; others stay with the site."""
+        return published or self.can_read_site(site_id)
 
     def can_change_phase(self, site_id: int) -> bool:
         return self.is_lead or site_id in self._sites(Role.FACILITATOR, Role.SITE_LEAD)

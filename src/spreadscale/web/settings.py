@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "spreadscale.web.core",
     "spreadscale.web.measurement",
     "spreadscale.web.improvement",
+    "spreadscale.web.fidelity",
 ]
 
 MIDDLEWARE = [

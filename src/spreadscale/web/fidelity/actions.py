@@ -1,0 +1,647 @@
+"""All writes of fidelity and adaptation. Each validates, saves in a transaction and logs an Event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from spreadscale.analytics import fidelity as frame
+from spreadscale.web.core.actions import Actor, change_phase, record_event
+from spreadscale.web.core.errors import StaleEdit
+from spreadscale.web.core.models import (
+    Component,
+    Enrolment,
+    Intervention,
+    Phase,
+    PhaseChange,
+    Programme,
+    Role,
+    Site,
+)
+from spreadscale.web.fidelity.models import (
+    Adaptation,
+    AdaptationComponent,
+    FidelityAssessment,
+    FidelityRating,
+    StageGate,
+)
+from spreadscale.web.measurement import actions as measurement
+from spreadscale.web.measurement.models import Granularity, Measure
+
+FIDELITY_MEASURE = "fidelity-score"
+
+
+def _enrolled(programme: Programme, site: Site) -> bool:
+    return Enrolment.objects.filter(programme=programme, site=site).exists()
+
+
+def fidelity_measure(actor: Actor, programme: Programme) -> Measure:
+    """The programme's fidelity score measure, created the first time a site is assessed."""
+    existing = Measure.objects.filter(programme=programme, slug=FIDELITY_MEASURE).first()
+    if existing is not None:
+        return existing
+    return measurement.create_measure(
+        actor,
+        programme,
+        slug=FIDELITY_MEASURE,
+        name="Fidelity score (core functions kept)",
+        type=Measure.Type.PROCESS,
+        data_kind=Measure.DataKind.PROPORTION,
+        multiplier=100.0,
+        unit="%",
+        numerator_label="Core functions delivered as intended or adapted with function kept",
+        denominator_label="Core functions assessed",
+        improvement=Measure.Improvement.INCREASE,
+        default_chart=Measure.Chart.P,
+        frequency=Granularity.QUARTER,
+        order=90,
+        operational_definition=(
+            "Share of the intervention's core functions whose function was kept at the "
+            "quarter's fidelity assessment; functions not assessed are left out."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class RatingInput:
+    component_id: int
+    rating: str
+    evidence: str = ""
+
+
+@transaction.atomic
+def record_assessment(
+    actor: Actor,
+    programme: Programme,
+    site: Site,
+    *,
+    period_start: date,
+    ratings: Sequence[RatingInput],
+    note: str = "",
+    intervention: Intervention | None = None,
+    at: datetime | None = None,
+) -> FidelityAssessment:
+    """Rate each core function of the intervention at a site for one quarter."""
+    errors: dict[str, str] = {}
+    if not _enrolled(programme, site):
+        errors["site"] = f"{site.code} is not part of {programme.name}."
+    intervention = intervention or programme.interventions.first()
+    if intervention is None or intervention.programme_id != programme.pk:
+        raise ValidationError({"intervention": "The programme has no such intervention."})
+    end, period_errors = measurement.check_period(period_start, None, Granularity.QUARTER)
+    errors.update(period_errors)
+    if FidelityAssessment.objects.filter(
+        site=site, intervention=intervention, period_start=period_start
+    ).exists():
+        errors["period_start"] = (
+            f"{site.code} already has an assessment for the quarter starting "
+            f"{period_start:%d %b %Y}."
+        )
+    components = {
+        c.pk: c for c in Component.objects.filter(pk__in=[r.component_id for r in ratings])
+    }
+    seen: set[int] = set()
+    for r in ratings:
+        c = components.get(r.component_id)
+        if c is None or c.intervention_id != intervention.pk:
+            errors["ratings"] = f"Component {r.component_id} is not part of {intervention.name}."
+        elif c.kind != Component.Kind.CORE_FUNCTION:
+            errors["ratings"] = (
+                f"{c.name} is an adaptable form, not a core function: rate only core functions."
+            )
+        elif r.rating not in frame.codes(frame.RATINGS):
+            errors["ratings"] = f"Unknown rating {r.rating!r} for {c.name}."
+        elif r.component_id in seen:
+            errors["ratings"] = f"{c.name} is rated twice."
+        seen.add(r.component_id)
+    if not ratings:
+        errors["ratings"] = "Rate at least one core function."
+    if errors or end is None:
+        raise ValidationError(errors)
+    score = frame.fidelity_score(r.rating for r in ratings)
+    assessment = FidelityAssessment.objects.create(
+        programme=programme,
+        site=site,
+        intervention=intervention,
+        period_start=period_start,
+        period_end=end,
+        assessor=actor if actor is not None and actor.is_authenticated else None,
+        note=note.strip(),
+        score=score,
+    )
+    FidelityRating.objects.bulk_create(
+        FidelityRating(
+            assessment=assessment,
+            component_id=r.component_id,
+            rating=r.rating,
+            evidence=r.evidence.strip(),
+        )
+        for r in ratings
+    )
+    record_event(
+        actor,
+        "fidelity.assessed",
+        assessment,
+        programme=programme,
+        site=site,
+        payload={
+            "period_start": period_start.isoformat(),
+            "score": score,
+            "ratings": {str(r.component_id): r.rating for r in ratings},
+        },
+        at=at,
+    )
+    assessed = [r for r in ratings if r.rating != "not_assessed"]
+    if assessed:
+        # The score is also an observation, so it charts like any other measure.
+        measure = fidelity_measure(actor, programme)
+        measurement.import_observations(
+            actor,
+            programme,
+            [
+                measurement.ObservationRow(
+                    measure=measure.slug,
+                    site=site.code,
+                    period_start=period_start,
+                    numerator=float(sum(r.rating in frame.KEPT for r in assessed)),
+                    denominator=float(len(assessed)),
+                    granularity=Granularity.QUARTER,
+                )
+            ],
+            source="fidelity assessment",
+            at=at,
+        )
+    return assessment
+
+
+# Fields of the quick entry (essential) and of the full FRAME record.
+ESSENTIAL = ("title", "date_effective", "when_phase", "planned")
+LIST_FIELDS = {
+    "decided_by": frame.DECIDED_BY,
+    "context_aspects": frame.CONTEXT_ASPECTS,
+    "content_types": frame.CONTENT_TYPES,
+    "goals": frame.GOALS + frame.IS_GOALS,
+    "reasons": frame.REASON_CHOICES,
+}
+CHOICE_FIELDS = {
+    "when_phase": frame.WHEN,
+    "planned": frame.PLANNED,
+    "final_decider": frame.DECIDED_BY,
+    "level": frame.LEVEL,
+    "fidelity": frame.FIDELITY,
+    "permanence": frame.PERMANENCE,
+    "target": Adaptation.Target.choices,
+}
+TEXT_FIELDS = (
+    "title",
+    "description",
+    "strategy",
+    "participants",
+    "facilitator_involvement",
+    "reason_note",
+)
+OTHER_FIELDS = ("patients_involved", "date_decided", "date_ended", "what_modified")
+
+
+def _check_adaptation(
+    programme: Programme,
+    site: Site,
+    data: Mapping[str, Any],
+    components: Sequence[Component],
+    measures: Sequence[Measure],
+) -> dict[str, str]:
+    """Problems with an adaptation's fields, by field name."""
+    errors: dict[str, str] = {}
+    if not _enrolled(programme, site):
+        errors["site"] = f"{site.code} is not part of {programme.name}."
+    for name in ESSENTIAL:
+        if not data.get(name):
+            errors[name] = "This field is required for every adaptation."
+    if len(data.get("title") or "") > 200:
+        errors["title"] = "Keep the title under 200 characters."
+    for name, choices in CHOICE_FIELDS.items():
+        value = data.get(name)
+        if value and value not in frame.codes(choices):
+            errors[name] = f"Unknown value {value!r}; use one of {', '.join(frame.codes(choices))}."
+    for name, choices in LIST_FIELDS.items():
+        values = data.get(name) or []
+        unknown = [v for v in values if v not in frame.codes(choices)]
+        if unknown:
+            errors[name] = f"Unknown value(s) {', '.join(map(str, unknown))}."
+    strategy = data.get("target") == Adaptation.Target.STRATEGY
+    allowed_what = frame.IS_WHAT_MODIFIED if strategy else frame.WHAT_MODIFIED
+    what = data.get("what_modified") or ""
+    if what and what not in frame.codes(allowed_what):
+        errors["what_modified"] = (
+            f"Unknown value {what!r}; use one of {', '.join(frame.codes(allowed_what))}."
+        )
+    if strategy and not (data.get("strategy") or "").strip():
+        errors["strategy"] = "Name the implementation strategy that was modified (FRAME-IS)."
+    goals = set(data.get("goals") or [])
+    allowed_goals = set(frame.codes(frame.IS_GOALS if strategy else frame.GOALS))
+    if goals - allowed_goals and "goals" not in errors:
+        errors["goals"] = (
+            f"Use {'FRAME-IS' if strategy else 'FRAME'} goals: {', '.join(sorted(allowed_goals))}."
+        )
+    start, decided, ended = (
+        data.get("date_effective"),
+        data.get("date_decided"),
+        data.get("date_ended"),
+    )
+    if start and ended and ended < start:
+        errors["date_ended"] = (
+            f"The adaptation ends ({ended:%d %b %Y}) before it takes effect ({start:%d %b %Y})."
+        )
+    if start and decided and decided > start and "date_decided" not in errors:
+        errors["date_decided"] = "The decision comes before the adaptation takes effect."
+    interventions = set(programme.interventions.values_list("pk", flat=True))
+    for c in components:
+        if c.intervention_id not in interventions:
+            errors["components"] = f"{c.name} belongs to another programme's intervention."
+    if len({c.intervention_id for c in components}) > 1:
+        errors["components"] = "An adaptation touches components of one intervention only."
+    for m in measures:
+        if m.programme_id != programme.pk:
+            errors["measures"] = f"{m.name} is not a measure of {programme.name}."
+    return errors
+
+
+def _apply(
+    adaptation: Adaptation, data: Mapping[str, Any], components: Sequence[Component]
+) -> None:
+    for name in (*TEXT_FIELDS,):
+        if name in data:
+            setattr(adaptation, name, (data[name] or "").strip())
+    for name in (*CHOICE_FIELDS, *LIST_FIELDS, *OTHER_FIELDS, "date_effective"):
+        if name in data and name not in TEXT_FIELDS:
+            value = data[name]
+            if name in LIST_FIELDS:
+                value = sorted(set(value or []))
+            elif name in CHOICE_FIELDS and value is None:
+                value = ""
+            setattr(adaptation, name, value)
+    if adaptation.what_modified != "context":
+        adaptation.context_aspects = []
+    computed, basis = frame.fidelity_consistency(
+        [c.kind for c in components], adaptation.content_types
+    )
+    if computed != "unknown":
+        adaptation.fidelity, adaptation.fidelity_basis = computed, f"Computed: {basis}"
+    else:
+        adaptation.fidelity = data.get("fidelity") or adaptation.fidelity or "unknown"
+        adaptation.fidelity_basis = f"The team's judgement. {basis}"
+
+
+def _payload(a: Adaptation) -> dict[str, Any]:
+    return {
+        "title": a.title,
+        "fidelity": a.fidelity,
+        "date_effective": a.date_effective.isoformat(),
+        "content_types": a.content_types,
+        "published": a.published,
+    }
+
+
+@transaction.atomic
+def create_adaptation(
+    actor: Actor,
+    programme: Programme,
+    site: Site,
+    data: Mapping[str, Any],
+    *,
+    components: Sequence[Component] = (),
+    measures: Sequence[Measure] = (),
+    origin: Adaptation | None = None,
+    at: datetime | None = None,
+) -> Adaptation:
+    """Log an adaptation: the essential FRAME fields now, the rest now or later."""
+    errors = _check_adaptation(programme, site, data, components, measures)
+    if errors:
+        raise ValidationError(errors)
+    intervention = components[0].intervention if components else programme.interventions.first()
+    if intervention is None:
+        raise ValidationError({"components": "The programme has no intervention to adapt."})
+    adaptation = Adaptation(
+        programme=programme,
+        site=site,
+        intervention=intervention,
+        origin=origin,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    _apply(adaptation, data, components)
+    adaptation.full_clean(exclude=["intervention", "programme", "site"])
+    adaptation.save()
+    AdaptationComponent.objects.bulk_create(
+        AdaptationComponent(adaptation=adaptation, component=c) for c in components
+    )
+    adaptation.measures.set(measures)
+    record_event(
+        actor,
+        "adaptation.created",
+        adaptation,
+        programme=programme,
+        site=site,
+        payload=_payload(adaptation) | ({"origin": origin.pk} if origin else {}),
+        at=at,
+    )
+    return adaptation
+
+
+@transaction.atomic
+def update_adaptation(
+    actor: Actor,
+    adaptation: Adaptation,
+    data: Mapping[str, Any],
+    *,
+    components: Sequence[Component],
+    measures: Sequence[Measure],
+    expected_version: int,
+) -> Adaptation:
+    """Complete or correct an adaptation's FRAME record (optimistic locking on version)."""
+    merged = {name: getattr(adaptation, name) for name in (*ESSENTIAL, "target", "strategy")}
+    merged.update(data)
+    errors = _check_adaptation(adaptation.programme, adaptation.site, merged, components, measures)
+    if errors:
+        raise ValidationError(errors)
+    updated = Adaptation.objects.filter(pk=adaptation.pk, version=expected_version).update(
+        version=F("version") + 1
+    )
+    if not updated:
+        raise StaleEdit("This adaptation")
+    adaptation.version = expected_version + 1
+    _apply(adaptation, merged, components)
+    adaptation.full_clean(exclude=["intervention", "programme", "site"])
+    adaptation.save()
+    AdaptationComponent.objects.filter(adaptation=adaptation).delete()
+    AdaptationComponent.objects.bulk_create(
+        AdaptationComponent(adaptation=adaptation, component=c) for c in components
+    )
+    adaptation.measures.set(measures)
+    record_event(
+        actor,
+        "adaptation.updated",
+        adaptation,
+        programme=adaptation.programme,
+        site=adaptation.site,
+        payload=_payload(adaptation),
+    )
+    return adaptation
+
+
+@transaction.atomic
+def publish_adaptation(
+    actor: Actor, adaptation: Adaptation, *, at: datetime | None = None
+) -> Adaptation:
+    """Share an adaptation with every site of the programme (the feedback loop)."""
+    if adaptation.published:
+        raise ValidationError(
+            {"published": "This adaptation is already shared with the programme."}
+        )
+    adaptation.published = True
+    adaptation.published_at = at or timezone.now()
+    adaptation.save(update_fields=["published", "published_at"])
+    record_event(
+        actor,
+        "adaptation.published",
+        adaptation,
+        programme=adaptation.programme,
+        site=adaptation.site,
+        payload={"title": adaptation.title},
+        at=at,
+    )
+    return adaptation
+
+
+@transaction.atomic
+def adopt_adaptation(
+    actor: Actor,
+    origin: Adaptation,
+    site: Site,
+    *,
+    date_effective: date,
+    at: datetime | None = None,
+) -> Adaptation:
+    """Another site takes up a published adaptation; the copy keeps its origin."""
+    if not origin.published:
+        raise ValidationError(
+            {"origin": "Only adaptations shared with the programme can be adopted."}
+        )
+    if site.pk == origin.site_id:
+        raise ValidationError({"site": "That site made this adaptation; it cannot adopt its own."})
+    if Adaptation.objects.filter(origin=origin, site=site).exists():
+        raise ValidationError({"site": f"{site.code} has already adopted this adaptation."})
+    data = {
+        name: getattr(origin, name)
+        for name in (*TEXT_FIELDS, *CHOICE_FIELDS, *LIST_FIELDS, *OTHER_FIELDS)
+    }
+    data.update(
+        date_effective=date_effective,
+        date_decided=None,
+        date_ended=None,
+        when_phase=_when_for(origin.programme, site) or origin.when_phase,
+        description=f"Adopted from {origin.site.name}. {origin.description}".strip(),
+    )
+    return create_adaptation(
+        actor,
+        origin.programme,
+        site,
+        data,
+        components=list(origin.components.all()),
+        measures=list(origin.measures.all()),
+        origin=origin,
+        at=at,
+    )
+
+
+def _when_for(programme: Programme, site: Site) -> str | None:
+    phase = (
+        Enrolment.objects.filter(programme=programme, site=site)
+        .values_list("phase", flat=True)
+        .first()
+    )
+    return {
+        Phase.PREPARING: "pre_implementation",
+        Phase.TESTING: "pre_implementation",
+        Phase.IMPLEMENTING: "implementation",
+        Phase.SUSTAINING: "maintenance",
+    }.get(phase)
+
+
+@transaction.atomic
+def delete_component(actor: Actor, component: Component) -> None:
+    """Delete a component that nothing refers to; one with ratings or adaptations is retired."""
+    if (
+        component.ratings.exists()
+        or AdaptationComponent.objects.filter(component=component).exists()
+    ):
+        raise ValidationError(
+            {
+                "component": f"{component.name} has fidelity ratings or adaptations: retire it "
+                "instead, so the history stays readable."
+            }
+        )
+    programme = component.intervention.programme
+    record_event(
+        actor, "component.deleted", component, programme=programme, payload={"name": component.name}
+    )
+    component.delete()
+
+
+@transaction.atomic
+def retire_component(actor: Actor, component: Component) -> Component:
+    """Stop asking sites about a component while keeping its history."""
+    component.retired = True
+    component.save(update_fields=["retired"])
+    record_event(
+        actor,
+        "component.retired",
+        component,
+        programme=component.intervention.programme,
+        payload={"name": component.name},
+    )
+    return component
+
+
+@transaction.atomic
+def create_stage_gate(
+    actor: Actor,
+    programme: Programme,
+    *,
+    to_phase: str,
+    kind: str,
+    threshold: float | None = None,
+    measure: Measure | None = None,
+    measure_slug: str | None = None,
+    n_points: int | None = None,
+    role: str = "",
+    description: str = "",
+) -> StageGate:
+    """Add a criterion sites meet before moving into a phase."""
+    errors: dict[str, str] = {}
+    if to_phase not in Phase.values:
+        errors["to_phase"] = f"Unknown phase {to_phase!r}."
+    if kind not in StageGate.Kind.values:
+        errors["kind"] = f"Unknown kind {kind!r}; use one of {', '.join(StageGate.Kind.values)}."
+    if measure is None and measure_slug:
+        measure = Measure.objects.filter(programme=programme, slug=measure_slug).first()
+        if measure is None:
+            errors["measure"] = f"There is no measure {measure_slug!r} (it may have been deleted)."
+    if kind == StageGate.Kind.FIDELITY and (threshold is None or not 0 <= threshold <= 1):
+        errors["threshold"] = "Give the minimum fidelity score as a share from 0 to 1 (e.g. 0.75)."
+    if kind == StageGate.Kind.MEASURE:
+        if measure is None and "measure" not in errors:
+            errors["measure"] = "Choose the measure that must be stable or improving."
+        elif measure is not None and (
+            measure.programme_id != programme.pk
+            or not Measure.objects.filter(pk=measure.pk).exists()
+        ):
+            errors["measure"] = f"{measure.name} is not a measure of {programme.name} (any more)."
+        if not n_points or n_points < 3:
+            errors["n_points"] = "Give the number of recent points to look at (3 or more)."
+    if kind == StageGate.Kind.ROLE and role not in Role.values:
+        errors["role"] = "Choose the role that must be in place at the site."
+    if errors:
+        raise ValidationError(errors)
+    gate = StageGate.objects.create(
+        programme=programme,
+        to_phase=to_phase,
+        kind=kind,
+        threshold=threshold if kind == StageGate.Kind.FIDELITY else None,
+        measure=measure if kind == StageGate.Kind.MEASURE else None,
+        n_points=n_points if kind == StageGate.Kind.MEASURE else None,
+        role=role if kind == StageGate.Kind.ROLE else "",
+        description=description.strip(),
+    )
+    record_event(
+        actor,
+        "stage_gate.created",
+        gate,
+        programme=programme,
+        payload={"to_phase": to_phase, "kind": kind, "description": str(gate)},
+    )
+    return gate
+
+
+@transaction.atomic
+def delete_stage_gate(actor: Actor, gate: StageGate) -> None:
+    record_event(
+        actor,
+        "stage_gate.deleted",
+        gate,
+        programme=gate.programme,
+        payload={"to_phase": gate.to_phase, "kind": gate.kind, "description": str(gate)},
+    )
+    gate.delete()
+
+
+@transaction.atomic
+def move_phase(
+    actor: Actor,
+    enrolment: Enrolment,
+    *,
+    to_phase: str,
+    effective_on: date,
+    reason: str,
+    overrides: Mapping[int, str] | None = None,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> PhaseChange:
+    """Change phase after checking the stage gates; an unmet gate needs an override reason."""
+    from spreadscale.web.fidelity.gates import evaluate_gates
+
+    overrides = {k: (v or "").strip() for k, v in (overrides or {}).items()}
+    results = evaluate_gates(enrolment, to_phase)
+    unmet = [r for r in results if not r.met]
+    missing = [r for r in unmet if not overrides.get(r.gate.pk)]
+    if missing:
+        raise ValidationError(
+            {
+                "overrides": "Not met: "
+                + "; ".join(f"{r.gate} ({r.detail})" for r in missing)
+                + ". Give a reason to override each, or wait until they are met."
+            }
+        )
+    change = change_phase(
+        actor,
+        enrolment,
+        to_phase=to_phase,
+        effective_on=effective_on,
+        reason=reason,
+        expected_version=expected_version,
+        at=at,
+    )
+    for r in unmet:
+        record_event(
+            actor,
+            "stage_gate.overridden",
+            r.gate,
+            programme=enrolment.programme,
+            site=enrolment.site,
+            payload={
+                "gate": str(r.gate),
+                "to_phase": to_phase,
+                "detail": r.detail,
+                "reason": overrides[r.gate.pk],
+                "phase_change": change.pk,
+            },
+            at=at,
+        )
+    return change
+
+
+def checked_ids(values: Iterable[str]) -> list[int]:
+    """Integer ids from form or query values, ignoring anything that is not one."""
+    out = []
+    for v in values:
+        try:
+            out.append(int(v))
+        except (TypeError, ValueError):
+            continue
+    return out

@@ -1,0 +1,444 @@
+"""API: fidelity assessments, the adaptation log with its evidence, stage gates and gated phase moves."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.http import Http404, HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from spreadscale.analytics import fidelity as frame
+from spreadscale.web import permissions
+from spreadscale.web.core.models import Component, Site
+from spreadscale.web.fidelity import actions
+from spreadscale.web.fidelity.gates import evaluate_gates
+from spreadscale.web.fidelity.models import Adaptation, FidelityAssessment, StageGate
+from spreadscale.web.fidelity.selectors import evidence, readable_adaptations
+from spreadscale.web.measurement.models import Measure
+
+router = Router(tags=["fidelity"])
+
+
+def _site(access: permissions.Access, code: str) -> Site:
+    try:
+        site = Site.objects.get(code=code)
+    except Site.DoesNotExist:
+        raise Http404("No such site.") from None
+    permissions.enrolment_for(access, site.pk)
+    return site
+
+
+class RatingOut(Schema):
+    component: str
+    rating: str
+    evidence: str | None = Field(None, description="Only when your role may read the site's notes.")
+
+
+class AssessmentOut(Schema):
+    id: int
+    site: str
+    period_start: date
+    period_end: date
+    score: float | None
+    assessor: str | None
+    note: str | None = Field(None, description="Only when your role may read the site's notes.")
+    ratings: list[RatingOut]
+
+
+class RatingIn(Schema):
+    component: int = Field(description="Component id (a core function).")
+    rating: str = Field(description=f"One of {', '.join(frame.codes(frame.RATINGS))}.")
+    evidence: str = ""
+
+
+class AssessmentIn(Schema):
+    site: str
+    period_start: date = Field(description="First day of a quarter.")
+    ratings: list[RatingIn]
+    note: str = ""
+
+
+def _assessment_out(access: permissions.Access, a: FidelityAssessment) -> dict:
+    notes = access.can_read_notes(a.site_id)
+    return {
+        "id": a.pk,
+        "site": a.site.code,
+        "period_start": a.period_start,
+        "period_end": a.period_end,
+        "score": a.score,
+        "assessor": a.assessor.get_username() if a.assessor else None,
+        "note": a.note if notes else None,
+        "ratings": [
+            {
+                "component": r.component.name,
+                "rating": r.rating,
+                "evidence": r.evidence if notes else None,
+            }
+            for r in a.ratings.all()
+        ],
+    }
+
+
+@router.get("/programmes/{slug}/fidelity/assessments", response=list[AssessmentOut])
+def list_assessments(request: HttpRequest, slug: str, site: str | None = None):
+    access = permissions.access_for(request.user, slug)
+    qs = (
+        FidelityAssessment.objects.filter(programme=access.programme)
+        .filter(access.readable_site_filter())
+        .select_related("site", "assessor")
+        .prefetch_related("ratings__component")
+    )
+    if site:
+        qs = qs.filter(site=_site(access, site))
+    return [_assessment_out(access, a) for a in qs]
+
+
+@router.post("/programmes/{slug}/fidelity/assessments", response={201: AssessmentOut})
+def create_assessment(request: HttpRequest, slug: str, body: AssessmentIn):
+    access = permissions.access_for(request.user, slug)
+    site = _site(access, body.site)
+    access.require(access.can_edit_site(site.pk))
+    a = actions.record_assessment(
+        request.user,
+        access.programme,
+        site,
+        period_start=body.period_start,
+        ratings=[actions.RatingInput(r.component, r.rating, r.evidence) for r in body.ratings],
+        note=body.note,
+    )
+    return 201, _assessment_out(access, a)
+
+
+class AdaptationIn(Schema):
+    site: str
+    title: str
+    date_effective: date
+    when_phase: str = Field(description=f"One of {', '.join(frame.codes(frame.WHEN))}.")
+    planned: str = Field(description=f"One of {', '.join(frame.codes(frame.PLANNED))}.")
+    target: str = Field("intervention", description="intervention (FRAME) or strategy (FRAME-IS).")
+    strategy: str = ""
+    description: str = ""
+    components: list[int] = Field([], description="Ids of the components it touches.")
+    measures: list[str] = Field([], description="Slugs of the measures it should move.")
+    decided_by: list[str] = []
+    final_decider: str = ""
+    participants: str = ""
+    patients_involved: bool = False
+    facilitator_involvement: str = ""
+    what_modified: str = ""
+    context_aspects: list[str] = []
+    level: str = ""
+    content_types: list[str] = []
+    fidelity: str = Field("unknown", description="Used only when it cannot be computed.")
+    goals: list[str] = []
+    reasons: list[str] = Field([], description="level:code, e.g. organisation:workforce.")
+    reason_note: str = ""
+    permanence: str = ""
+    date_decided: date | None = None
+    date_ended: date | None = None
+
+
+class AdaptationOut(Schema):
+    id: int
+    site: str
+    title: str
+    target: str
+    strategy: str
+    description: str
+    date_effective: date
+    date_decided: date | None
+    date_ended: date | None
+    when_phase: str
+    planned: str
+    decided_by: list[str]
+    final_decider: str
+    participants: str
+    patients_involved: bool
+    facilitator_involvement: str
+    what_modified: str
+    context_aspects: list[str]
+    level: str
+    content_types: list[str]
+    fidelity: str
+    fidelity_basis: str
+    goals: list[str]
+    reasons: list[str]
+    reason_note: str
+    permanence: str
+    components: list[int]
+    measures: list[str]
+    published: bool
+    origin: int | None
+    version: int
+
+
+class EvidenceOut(Schema):
+    measure: str
+    n_before: int
+    n_after: int
+    enough: bool
+    before_cl: float | None
+    after_cl: float | None
+    change: float | None
+    direction: str
+    signals_after: int
+    runs_signal: bool
+    first_signal: date | None
+    summary: str
+    caveat: str = "Association in time, not proof of cause."
+
+
+class AdaptationDetailOut(AdaptationOut):
+    evidence: list[EvidenceOut] = Field(
+        [], description="Before/after evidence per linked measure, when you may read the site."
+    )
+
+
+def _adaptation_out(a: Adaptation) -> dict:
+    out = {name: getattr(a, name) for name in AdaptationOut.model_fields if hasattr(a, name)}
+    out.update(
+        site=a.site.code,
+        components=[c.pk for c in a.components.all()],
+        measures=[m.slug for m in a.measures.all()],
+        origin=a.origin_id,
+    )
+    return out
+
+
+def _readable(access: permissions.Access):
+    return (
+        Adaptation.objects.filter(programme=access.programme)
+        .filter(readable_adaptations(access))
+        .select_related("site")
+        .prefetch_related("components", "measures")
+    )
+
+
+def _get(access: permissions.Access, pk: int) -> Adaptation:
+    a = _readable(access).filter(pk=pk).first()
+    if a is None:
+        raise Http404("No such adaptation.")
+    return a
+
+
+def _resolve(access: permissions.Access, body: AdaptationIn):
+    components = list(
+        Component.objects.filter(pk__in=body.components).select_related("intervention")
+    )
+    missing = set(body.components) - {c.pk for c in components}
+    measures = list(Measure.objects.filter(programme=access.programme, slug__in=body.measures))
+    unknown = set(body.measures) - {m.slug for m in measures}
+    errors = {}
+    if missing:
+        errors["components"] = f"No component with id {', '.join(map(str, sorted(missing)))}."
+    if unknown:
+        errors["measures"] = f"No measure {', '.join(sorted(unknown))} in this programme."
+    if errors:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError(errors)
+    data = body.dict(exclude={"site", "components", "measures"})
+    return data, components, measures
+
+
+@router.get("/programmes/{slug}/adaptations", response=list[AdaptationOut])
+def list_adaptations(request: HttpRequest, slug: str, site: str | None = None):
+    access = permissions.access_for(request.user, slug)
+    qs = _readable(access)
+    if site:
+        qs = qs.filter(site=_site(access, site))
+    return [_adaptation_out(a) for a in qs]
+
+
+@router.post("/programmes/{slug}/adaptations", response={201: AdaptationOut})
+def create_adaptation(request: HttpRequest, slug: str, body: AdaptationIn):
+    access = permissions.access_for(request.user, slug)
+    site = _site(access, body.site)
+    access.require(access.can_edit_site(site.pk))
+    data, components, measures = _resolve(access, body)
+    a = actions.create_adaptation(
+        request.user, access.programme, site, data, components=components, measures=measures
+    )
+    return 201, _adaptation_out(a)
+
+
+@router.get("/programmes/{slug}/adaptations/{pk}", response=AdaptationDetailOut)
+def get_adaptation(request: HttpRequest, slug: str, pk: int):
+    access = permissions.access_for(request.user, slug)
+    a = _get(access, pk)
+    out = _adaptation_out(a)
+    out["evidence"] = []
+    if access.can_read_site(a.site_id):
+        for m in a.measures.all():
+            ev = evidence(m, a.site_id, a.date_effective)
+            out["evidence"].append(
+                {"measure": m.slug, "summary": ev.summary}
+                | {k: getattr(ev, k) for k in EvidenceOut.model_fields if hasattr(ev, k)}
+            )
+    return out
+
+
+class AdaptationUpdate(AdaptationIn):
+    version: int
+
+
+@router.put("/programmes/{slug}/adaptations/{pk}", response=AdaptationOut)
+def update_adaptation(request: HttpRequest, slug: str, pk: int, body: AdaptationUpdate):
+    access = permissions.access_for(request.user, slug)
+    a = _get(access, pk)
+    access.require(access.can_edit_site(a.site_id))
+    data, components, measures = _resolve(access, body)
+    data.pop("version", None)
+    a = actions.update_adaptation(
+        request.user,
+        a,
+        data,
+        components=components,
+        measures=measures,
+        expected_version=body.version,
+    )
+    return _adaptation_out(a)
+
+
+@router.post("/programmes/{slug}/adaptations/{pk}/publish", response=AdaptationOut)
+def publish_adaptation(request: HttpRequest, slug: str, pk: int):
+    access = permissions.access_for(request.user, slug)
+    a = _get(access, pk)
+    access.require(access.can_edit_site(a.site_id))
+    return _adaptation_out(actions.publish_adaptation(request.user, a))
+
+
+class AdoptIn(Schema):
+    site: str
+    date_effective: date
+
+
+@router.post("/programmes/{slug}/adaptations/{pk}/adopt", response={201: AdaptationOut})
+def adopt_adaptation(request: HttpRequest, slug: str, pk: int, body: AdoptIn):
+    access = permissions.access_for(request.user, slug)
+    origin = _get(access, pk)
+    site = _site(access, body.site)
+    access.require(access.can_edit_site(site.pk))
+    copy = actions.adopt_adaptation(request.user, origin, site, date_effective=body.date_effective)
+    return 201, _adaptation_out(copy)
+
+
+class GateOut(Schema):
+    id: int
+    to_phase: str
+    kind: str
+    threshold: float | None
+    measure: str | None
+    n_points: int | None
+    role: str
+    description: str
+
+
+class GateIn(Schema):
+    to_phase: str
+    kind: str
+    threshold: float | None = None
+    measure: str | None = Field(None, description="Measure slug, for measure_stable gates.")
+    n_points: int | None = None
+    role: str = ""
+    description: str = ""
+
+
+def _gate_out(g: StageGate) -> dict:
+    return {
+        "id": g.pk,
+        "to_phase": g.to_phase,
+        "kind": g.kind,
+        "threshold": g.threshold,
+        "measure": g.measure.slug if g.measure else None,
+        "n_points": g.n_points,
+        "role": g.role,
+        "description": str(g),
+    }
+
+
+@router.get("/programmes/{slug}/stage-gates", response=list[GateOut])
+def list_gates(request: HttpRequest, slug: str):
+    access = permissions.access_for(request.user, slug)
+    return [
+        _gate_out(g)
+        for g in StageGate.objects.filter(programme=access.programme).select_related("measure")
+    ]
+
+
+@router.post("/programmes/{slug}/stage-gates", response={201: GateOut})
+def create_gate(request: HttpRequest, slug: str, body: GateIn):
+    access = permissions.access_for(request.user, slug)
+    access.require(access.can_manage_programme)
+    g = actions.create_stage_gate(
+        request.user,
+        access.programme,
+        to_phase=body.to_phase,
+        kind=body.kind,
+        threshold=body.threshold,
+        measure_slug=body.measure,
+        n_points=body.n_points,
+        role=body.role,
+        description=body.description,
+    )
+    return 201, _gate_out(g)
+
+
+class GateResultOut(Schema):
+    gate: GateOut
+    met: bool
+    detail: str
+
+
+@router.get("/programmes/{slug}/sites/{code}/stage-gates", response=list[GateResultOut])
+def site_gates(request: HttpRequest, slug: str, code: str, to_phase: str | None = None):
+    access = permissions.access_for(request.user, slug)
+    site = _site(access, code)
+    access.require(access.can_read_site(site.pk))
+    enrolment = permissions.enrolment_for(access, site.pk)
+    return [
+        {"gate": _gate_out(r.gate), "met": r.met, "detail": r.detail}
+        for r in evaluate_gates(enrolment, to_phase)
+    ]
+
+
+class PhaseMoveIn(Schema):
+    to_phase: str
+    effective_on: date
+    reason: str
+    overrides: dict[int, str] = Field({}, description="Gate id → reason for moving despite it.")
+    version: int | None = None
+
+
+class PhaseMoveOut(Schema):
+    site: str
+    from_phase: str
+    to_phase: str
+    effective_on: date
+    overridden: list[int]
+
+
+@router.post("/programmes/{slug}/sites/{code}/phase-moves", response={201: PhaseMoveOut})
+def move_phase(request: HttpRequest, slug: str, code: str, body: PhaseMoveIn):
+    access = permissions.access_for(request.user, slug)
+    site = _site(access, code)
+    access.require(access.can_change_phase(site.pk))
+    enrolment = permissions.enrolment_for(access, site.pk)
+    unmet = [r.gate.pk for r in evaluate_gates(enrolment, body.to_phase) if not r.met]
+    change = actions.move_phase(
+        request.user,
+        enrolment,
+        to_phase=body.to_phase,
+        effective_on=body.effective_on,
+        reason=body.reason,
+        overrides=body.overrides,
+        expected_version=body.version,
+    )
+    return 201, {
+        "site": site.code,
+        "from_phase": change.from_phase,
+        "to_phase": change.to_phase,
+        "effective_on": change.effective_on,
+        "overridden": unmet,
+    }

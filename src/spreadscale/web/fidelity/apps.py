@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class FidelityConfig(AppConfig):
+    name = "spreadscale.web.fidelity"
+    label = "fidelity"
+    verbose_name = "Fidelity and adaptation"
+
+    def ready(self) -> None:
+        from spreadscale.web.fidelity.annotations import adaptations
+        from spreadscale.web.measurement.annotations import register
+
+        register("adaptation", adaptations)

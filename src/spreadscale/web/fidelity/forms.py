@@ -1,0 +1,215 @@
+"""Forms of fidelity assessments, adaptations (quick and full FRAME entry) and stage gates."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+from django import forms
+
+from spreadscale.analytics import fidelity as frame
+from spreadscale.web.core.models import Component, Phase, Role, Site
+from spreadscale.web.fidelity.models import Adaptation, StageGate
+from spreadscale.web.measurement.models import Measure
+
+DATE = forms.DateInput(attrs={"type": "date"})
+CHECKS = forms.CheckboxSelectMultiple
+
+
+def _blank(choices: frame.Choices) -> list[tuple[str, str]]:
+    return [("", "—"), *choices]
+
+
+class AssessmentForm(forms.Form):
+    period_start = forms.DateField(
+        label="Quarter starting", widget=DATE, help_text="The first day of a quarter, e.g. 1 Apr."
+    )
+    note = forms.CharField(
+        label="Note (private to the site team, leads and evaluators)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, components: Sequence[Component], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.components = list(components)
+        for c in self.components:
+            self.fields[f"rating_{c.pk}"] = forms.ChoiceField(
+                label=c.name,
+                choices=frame.RATINGS,
+                initial="not_assessed",
+                help_text=c.fidelity_criterion,
+            )
+            self.fields[f"evidence_{c.pk}"] = forms.CharField(
+                label=f"Evidence for “{c.name}”", required=False
+            )
+
+
+class AdaptationForm(forms.Form):
+    """The essential FRAME fields; `full=True` adds the rest of the record."""
+
+    site = forms.TypedChoiceField(label="Site", coerce=int)
+    title = forms.CharField(label="What changed, in a line", max_length=200)
+    date_effective = forms.DateField(label="In use from", widget=DATE)
+    when_phase = forms.ChoiceField(label="When (FRAME)", choices=_blank(frame.WHEN))
+    planned = forms.ChoiceField(label="Planned or not", choices=_blank(frame.PLANNED))
+    description = forms.CharField(
+        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    components = forms.TypedMultipleChoiceField(
+        label="Components it touches",
+        coerce=int,
+        required=False,
+        widget=CHECKS,
+        help_text="Its relation to core functions is computed from these where possible.",
+    )
+    content_types = forms.MultipleChoiceField(
+        label="Type of modification", choices=frame.CONTENT_TYPES, required=False, widget=CHECKS
+    )
+    measures = forms.TypedMultipleChoiceField(
+        label="Measures it should move", coerce=int, required=False, widget=CHECKS
+    )
+
+    FULL = {
+        "target": forms.ChoiceField(label="What is adapted", choices=Adaptation.Target.choices),
+        "strategy": forms.CharField(
+            label="Implementation strategy (FRAME-IS, ERIC name)", required=False, max_length=200
+        ),
+        "decided_by": forms.MultipleChoiceField(
+            label="Who decided", choices=frame.DECIDED_BY, required=False, widget=CHECKS
+        ),
+        "final_decider": forms.ChoiceField(
+            label="Who made the final decision", choices=_blank(frame.DECIDED_BY), required=False
+        ),
+        "participants": forms.CharField(
+            label="Who took part in the decision (staff roles, patients, carers)",
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 2}),
+        ),
+        "patients_involved": forms.BooleanField(
+            label="Patients or carers took part", required=False
+        ),
+        "facilitator_involvement": forms.CharField(
+            label="The facilitator's involvement",
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 2}),
+        ),
+        "what_modified": forms.ChoiceField(
+            label="What was modified",
+            choices=_blank(
+                frame.WHAT_MODIFIED
+                + tuple(c for c in frame.IS_WHAT_MODIFIED if c[0] in ("evaluation", "training"))
+            ),
+            required=False,
+            help_text="FRAME-IS strategies: content, evaluation, training or context.",
+        ),
+        "context_aspects": forms.MultipleChoiceField(
+            label="Context: which aspects",
+            choices=frame.CONTEXT_ASPECTS,
+            required=False,
+            widget=CHECKS,
+        ),
+        "level": forms.ChoiceField(
+            label="At what level (for whom)", choices=_blank(frame.LEVEL), required=False
+        ),
+        "fidelity": forms.ChoiceField(
+            label="Relation to core functions (your judgement when it cannot be computed)",
+            choices=frame.FIDELITY,
+            required=False,
+        ),
+        "goals": forms.MultipleChoiceField(
+            label="Goals",
+            choices=frame.GOALS + tuple(g for g in frame.IS_GOALS if g[0] not in dict(frame.GOALS)),
+            required=False,
+            widget=CHECKS,
+            help_text="FRAME goals for the intervention; FRAME-IS goals for a strategy.",
+        ),
+        "reasons": forms.MultipleChoiceField(
+            label="Reasons, by level", choices=frame.REASON_CHOICES, required=False, widget=CHECKS
+        ),
+        "reason_note": forms.CharField(
+            label="Reasons in your words", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        ),
+        "permanence": forms.ChoiceField(
+            label="Temporary or permanent", choices=_blank(frame.PERMANENCE), required=False
+        ),
+        "date_decided": forms.DateField(label="Decided on", required=False, widget=DATE),
+        "date_ended": forms.DateField(label="Ended on", required=False, widget=DATE),
+    }
+
+    def __init__(
+        self,
+        *args,
+        sites: Sequence[Site],
+        components: Sequence[Component],
+        measures: Sequence[Measure],
+        full: bool = False,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [(s.pk, f"{s.name} ({s.code})") for s in sites]
+        self.fields["components"].choices = [
+            (c.pk, f"{c.name} ({c.get_kind_display().lower()})") for c in components
+        ]
+        self.fields["measures"].choices = [(m.pk, m.name) for m in measures]
+        if full:
+            for name, field in self.FULL.items():
+                self.fields[name] = copy.deepcopy(field)
+            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput)
+            del self.fields["site"]
+
+    def frame_data(self) -> dict:
+        """Cleaned FRAME fields, as the actions take them."""
+        skip = {"site", "components", "measures", "version"}
+        return {k: v for k, v in self.cleaned_data.items() if k not in skip}
+
+
+class AdoptForm(forms.Form):
+    site = forms.TypedChoiceField(label="Adopt at", coerce=int)
+    date_effective = forms.DateField(label="In use from", widget=DATE)
+
+    def __init__(self, *args, sites: Sequence[Site], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [(s.pk, f"{s.name} ({s.code})") for s in sites]
+
+
+class StageGateForm(forms.Form):
+    to_phase = forms.ChoiceField(label="Before moving into", choices=Phase.choices)
+    kind = forms.ChoiceField(label="Criterion", choices=StageGate.Kind.choices)
+    threshold = forms.FloatField(
+        label="Minimum fidelity score (0 to 1)", required=False, min_value=0, max_value=1
+    )
+    measure = forms.ChoiceField(label="Measure", required=False)
+    n_points = forms.IntegerField(label="Last n points", required=False, min_value=3)
+    role = forms.ChoiceField(label="Role", choices=[("", "—"), *Role.choices], required=False)
+    description = forms.CharField(label="In words", required=False, max_length=200)
+
+    def __init__(self, *args, measures: Sequence[Measure], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["measure"].choices = [("", "—"), *((m.slug, m.name) for m in measures)]
+
+
+class GatedPhaseForm(forms.Form):
+    to_phase = forms.ChoiceField(label="New phase", choices=Phase.choices)
+    effective_on = forms.DateField(label="From", widget=DATE)
+    reason = forms.CharField(
+        label="Why (who decided and on what grounds)", widget=forms.Textarea(attrs={"rows": 2})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, gates: Sequence[StageGate] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gates = list(gates)
+        for g in self.gates:
+            self.fields[f"override_{g.pk}"] = forms.CharField(
+                label=f"Override “{g}” into {g.get_to_phase_display().lower()}: reason",
+                required=False,
+                help_text="Only needed if this criterion is not met.",
+            )
+
+    def overrides(self) -> dict[int, str]:
+        return {
+            g.pk: self.cleaned_data.get(f"override_{g.pk}", "")
+            for g in self.gates
+            if self.cleaned_data.get(f"override_{g.pk}")
+        }

@@ -1,0 +1,264 @@
+"""Read-side tables of the fidelity pages: the cross-site matrix, site histories, adaptation
+summaries. A fixed number of queries each, whatever the number of sites."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from spreadscale.analytics import fidelity as frame
+from spreadscale.analytics.spc import SpcInputError, spc_batch
+from spreadscale.web.core import selectors as core_selectors
+from spreadscale.web.core.models import Component, Site
+from spreadscale.web.fidelity.actions import FIDELITY_MEASURE
+from spreadscale.web.fidelity.models import Adaptation, FidelityAssessment, FidelityRating
+from spreadscale.web.fidelity.selectors import (
+    Series,
+    chart_for,
+    evidence,
+    readable_adaptations,
+    series_for,
+)
+from spreadscale.web.measurement.models import Measure
+from spreadscale.web.permissions import Access
+
+# What the cross-site matrix shows for each rating: function kept, adapted or lost.
+CELL = {
+    "intended": ("kept", "Kept"),
+    "adapted_kept": ("adapted", "Adapted, kept"),
+    "adapted_lost": ("lost", "Lost"),
+    "not_delivered": ("lost", "Not delivered"),
+    "not_assessed": ("none", "Not assessed"),
+}
+VARIATION = {
+    "common_cause": ("common", "Common cause"),
+    "special_cause_improvement": ("improvement", "Improving"),
+    "special_cause_concern": ("concern", "Concern"),
+    "special_cause_neutral_high": ("neutral", "Special cause (high)"),
+    "special_cause_neutral_low": ("neutral", "Special cause (low)"),
+}
+
+
+def outcome_measure(programme) -> Measure | None:
+    """The programme's primary outcome measure: the first outcome measure in its order."""
+    return (
+        Measure.objects.filter(programme=programme, type=Measure.Type.OUTCOME)
+        .exclude(slug=FIDELITY_MEASURE)
+        .first()
+    )
+
+
+def variation_status(measure: Measure, series: dict[int, Series]) -> dict[int, tuple[str, str]]:
+    """Each site's SPC variation type for a measure, from one batched engine call."""
+    groups, ys, xs, ns = [], [], [], []
+    for site_id, s in series.items():
+        groups += [site_id] * len(s.y)
+        ys += s.y
+        xs += s.periods
+        if s.n is not None:
+            ns += s.n
+    if not ys:
+        return {}
+    try:
+        result = spc_batch(
+            ys,
+            group=groups,
+            x=xs,
+            n=ns or None,
+            chart=chart_for(measure),
+            improvement=measure.improvement,
+        )
+    except SpcInputError:
+        return {}
+    cols = result.summary_columns()
+    out: dict[int, tuple[str, str]] = {}
+    for g, v in zip(cols["group"], cols["variation_type"], strict=True):
+        out[int(g)] = VARIATION.get(v, ("common", v.replace("_", " ")))  # last part wins
+    return out
+
+
+@dataclass
+class MatrixRow:
+    site: Site
+    region: Site | None
+    readable: bool
+    cells: list[tuple[str, str]] = field(default_factory=list)
+    score: float | None = None
+    period: Any = None
+    variation: tuple[str, str] | None = None
+    latest: float | None = None
+    inconsistent: int = 0
+
+
+def fidelity_matrix(access: Access) -> dict[str, Any]:
+    programme = access.programme
+    rows = core_selectors.site_rows(programme)
+    components = list(
+        Component.objects.filter(
+            intervention__programme=programme, kind=Component.Kind.CORE_FUNCTION, retired=False
+        )
+    )
+    latest: dict[int, FidelityAssessment] = {}
+    for a in FidelityAssessment.objects.filter(programme=programme).order_by("period_start"):
+        latest[a.site_id] = a
+    ratings: dict[tuple[int, int], str] = {
+        (r.assessment_id, r.component_id): r.rating
+        for r in FidelityRating.objects.filter(assessment__in=[a.pk for a in latest.values()])
+    }
+    measure = outcome_measure(programme)
+    readable_ids = [r.enrolment.site_id for r in rows if access.can_read_site(r.enrolment.site_id)]
+    series = series_for(measure, readable_ids) if measure else {}
+    status = variation_status(measure, series) if measure else {}
+    inconsistent: dict[int, int] = defaultdict(int)
+    for site_id in (
+        Adaptation.objects.filter(programme=programme, fidelity="inconsistent")
+        .filter(readable_adaptations(access))
+        .values_list("site_id", flat=True)
+    ):
+        inconsistent[site_id] += 1
+    out = []
+    for r in rows:
+        site = r.enrolment.site
+        row = MatrixRow(site, r.region, site.pk in readable_ids)
+        if row.readable:
+            a = latest.get(site.pk)
+            row.cells = [
+                CELL[ratings.get((a.pk, c.pk), "not_assessed")] if a else CELL["not_assessed"]
+                for c in components
+            ]
+            row.score = a.score if a else None
+            row.period = a.period_start if a else None
+            row.variation = status.get(site.pk)
+            s = series.get(site.pk)
+            if s and s.y:
+                mult = measure.multiplier if measure and measure.uses_ratio else 1.0  # type: ignore[union-attr]
+                row.latest = s.y[-1] / s.n[-1] * mult if s.n else s.y[-1]
+        row.inconsistent = inconsistent.get(site.pk, 0)
+        out.append(row)
+    return {"components": components, "rows": out, "measure": measure}
+
+
+def adaptation_outcomes(access: Access) -> list[tuple[Adaptation, bool | None]]:
+    """Each readable adaptation with whether its measures improved after it (None: no data).
+
+    Improvement is judged on the measures linked to the adaptation, or on the programme's
+    primary outcome measure when none is linked; it is an association in time, not proof.
+    """
+    adaptations = list(
+        Adaptation.objects.filter(programme=access.programme)
+        .filter(readable_adaptations(access))
+        .prefetch_related("measures")
+    )
+    primary = outcome_measure(access.programme)
+    wanted: dict[int, Measure] = {}
+    for a in adaptations:
+        for m in a.measures.all() or ([primary] if primary else []):
+            wanted[m.pk] = m
+    site_ids = sorted({a.site_id for a in adaptations})
+    series = {pk: series_for(m, site_ids) for pk, m in wanted.items()}
+    out = []
+    for a in adaptations:
+        verdicts = []
+        for m in a.measures.all() or ([primary] if primary else []):
+            s = series[m.pk].get(a.site_id, Series())
+            ev = evidence(m, a.site_id, a.date_effective, s)
+            if ev.enough:
+                verdicts.append(ev.direction == "improvement")
+        out.append((a, any(verdicts) if verdicts else None))
+    return out
+
+
+@dataclass
+class SummaryRow:
+    code: str
+    label: str
+    adaptations: int = 0
+    sites: set[int] = field(default_factory=set)
+    with_data: int = 0
+    improved: int = 0
+
+    @property
+    def share_improved(self) -> float | None:
+        return self.improved / self.with_data if self.with_data else None
+
+
+def adaptations_summary(access: Access) -> dict[str, list[SummaryRow]]:
+    """Adaptations by type of modification, by reason and by fidelity, with how often the
+    sites that made them improved afterwards."""
+    outcomes = adaptation_outcomes(access)
+    tables: dict[str, dict[str, SummaryRow]] = {}
+    labels = {
+        "content_types": dict(frame.CONTENT_TYPES),
+        "reasons": dict(frame.REASON_CHOICES),
+        "fidelity": dict(frame.FIDELITY),
+    }
+    for name, names in labels.items():
+        table: dict[str, SummaryRow] = {}
+        for a, improved in outcomes:
+            values = getattr(a, name)
+            for code in values if isinstance(values, list) else [values]:
+                row = table.setdefault(code, SummaryRow(code, names.get(code, code)))
+                row.adaptations += 1
+                row.sites.add(a.site_id)
+                if improved is not None:
+                    row.with_data += 1
+                    row.improved += improved
+        tables[name] = table
+    return {
+        name: sorted(table.values(), key=lambda r: (-r.adaptations, r.label))
+        for name, table in tables.items()
+    }
+
+
+def site_history(access: Access, site: Site, components: list[Component]) -> dict[str, Any]:
+    """A site's assessments over time: one column per quarter, one row per core function."""
+    assessments = list(
+        FidelityAssessment.objects.filter(programme=access.programme, site=site)
+        .select_related("assessor")
+        .order_by("period_start")
+    )
+    ratings = {
+        (r.assessment_id, r.component_id): r
+        for r in FidelityRating.objects.filter(assessment__in=assessments)
+    }
+    notes = access.can_read_notes(site.pk)
+    rows = []
+    for c in components:
+        cells = []
+        for a in assessments:
+            r = ratings.get((a.pk, c.pk))
+            code = r.rating if r else "not_assessed"
+            cells.append(
+                {
+                    "css": CELL[code][0],
+                    "label": dict(frame.RATINGS)[code],
+                    "short": CELL[code][1],
+                    "evidence": r.evidence if (r and notes) else "",
+                }
+            )
+        rows.append({"component": c, "cells": cells})
+    return {"assessments": assessments, "rows": rows}
+
+
+def labels(a: Adaptation) -> dict[str, list[str]]:
+    """Readable labels of an adaptation's multi-valued FRAME fields."""
+    reasons = []
+    for value in a.reasons:
+        level, _, code = value.partition(":")
+        level_label = (
+            frame.IS_REASON_LEVELS.get(level, level)
+            if a.is_strategy
+            else dict(frame.REASON_LEVELS).get(level, level)
+        )
+        reasons.append(f"{level_label}: {dict(frame.REASONS.get(level, ())).get(code, code)}")
+    goals = dict(frame.GOALS + frame.IS_GOALS)
+    what = dict(frame.WHAT_MODIFIED + frame.IS_WHAT_MODIFIED)
+    return {
+        "decided_by": [dict(frame.DECIDED_BY).get(v, v) for v in a.decided_by],
+        "content_types": [dict(frame.CONTENT_TYPES).get(v, v) for v in a.content_types],
+        "goals": [goals.get(v, v) for v in a.goals],
+        "reasons": reasons,
+        "context_aspects": [dict(frame.CONTEXT_ASPECTS).get(v, v) for v in a.context_aspects],
+        "what_modified": [what.get(a.what_modified, a.what_modified)] if a.what_modified else [],
+    }

@@ -1,0 +1,19 @@
+"""Pages of fidelity and adaptation, under /p/<programme>/."""
+
+from django.urls import path
+
+from spreadscale.web.fidelity import views
+
+app_name = "fidelity"
+urlpatterns = [
+    path("fidelity/", views.overview, name="overview"),
+    path("sites/<int:site_id>/fidelity/", views.site_fidelity, name="site_fidelity"),
+    path("sites/<int:site_id>/phase-gated/", views.move_phase, name="move_phase"),
+    path("adaptations/", views.adaptation_list, name="adaptation_list"),
+    path("adaptations/new/", views.adaptation_new, name="adaptation_new"),
+    path("adaptations/<int:pk>/", views.adaptation_detail, name="adaptation_detail"),
+    path("adaptations/<int:pk>/edit/", views.adaptation_edit, name="adaptation_edit"),
+    path("adaptations/<int:pk>/publish/", views.adaptation_publish, name="adaptation_publish"),
+    path("adaptations/<int:pk>/adopt/", views.adaptation_adopt, name="adaptation_adopt"),
+    path("stage-gates/", views.stage_gates, name="stage_gates"),
+]

@@ -1,0 +1,464 @@
+"""Pages of fidelity and adaptation: the cross-site view, site histories, the adaptation log,
+before/after evidence and stage gates."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from spreadscale.charts.spc import spc_spec
+from spreadscale.web import permissions
+from spreadscale.web.core import selectors as core_selectors
+from spreadscale.web.core.models import Component, Phase
+from spreadscale.web.fidelity import actions, reports
+from spreadscale.web.fidelity.forms import (
+    AdaptationForm,
+    AdoptForm,
+    AssessmentForm,
+    GatedPhaseForm,
+    StageGateForm,
+)
+from spreadscale.web.fidelity.models import Adaptation, StageGate
+from spreadscale.web.fidelity.selectors import evidence, readable_adaptations
+from spreadscale.web.forms import add_errors
+from spreadscale.web.measurement.models import Measure
+
+
+def _components(programme, core_only: bool = False) -> list[Component]:
+    qs = Component.objects.filter(intervention__programme=programme, retired=False)
+    if core_only:
+        qs = qs.filter(kind=Component.Kind.CORE_FUNCTION)
+    return list(qs.select_related("intervention"))
+
+
+def _measures(programme) -> list[Measure]:
+    return list(Measure.objects.filter(programme=programme))
+
+
+@login_required
+def overview(request: HttpRequest, slug: str) -> HttpResponse:
+    """Sites × core functions beside each site's outcome status, and what adaptations did."""
+    access = permissions.access_for(request.user, slug)
+    matrix = reports.fidelity_matrix(access)
+    return render(
+        request,
+        "fidelity/overview.html",
+        {
+            "access": access,
+            "programme": access.programme,
+            "matrix": matrix,
+            "summary": reports.adaptations_summary(access),
+        },
+    )
+
+
+@login_required
+def site_fidelity(request: HttpRequest, slug: str, site_id: int) -> HttpResponse:
+    """One site's fidelity over time, and the form to record this quarter's assessment."""
+    access = permissions.access_for(request.user, slug)
+    enrolment = permissions.enrolment_for(access, site_id)
+    access.require(access.can_read_site(site_id))
+    components = _components(access.programme, core_only=True)
+    can_edit = access.can_edit_site(site_id)
+    form = None
+    status = 200
+    if can_edit:
+        form = AssessmentForm(request.POST or None, components=components)
+        if request.method == "POST":
+            if form.is_valid():
+                ratings = [
+                    actions.RatingInput(
+                        c.pk,
+                        form.cleaned_data[f"rating_{c.pk}"],
+                        form.cleaned_data[f"evidence_{c.pk}"],
+                    )
+                    for c in components
+                ]
+                try:
+                    actions.record_assessment(
+                        request.user,
+                        access.programme,
+                        enrolment.site,
+                        period_start=form.cleaned_data["period_start"],
+                        ratings=ratings,
+                        note=form.cleaned_data["note"],
+                    )
+                except ValidationError as exc:
+                    add_errors(form, exc)
+                else:
+                    messages.success(request, "Fidelity assessment recorded.")
+                    return redirect("fidelity:site_fidelity", slug=slug, site_id=site_id)
+            status = 422
+    elif request.method == "POST":
+        access.require(False)
+    history = reports.site_history(access, enrolment.site, components)
+    return render(
+        request,
+        "fidelity/site_fidelity.html",
+        {
+            "access": access,
+            "programme": access.programme,
+            "site": enrolment.site,
+            "history": history,
+            "components": components,
+            "can_notes": access.can_read_notes(site_id),
+            "form": form,
+        },
+        status=status,
+    )
+
+
+def _readable_adaptations(access: permissions.Access):
+    return Adaptation.objects.filter(programme=access.programme).filter(
+        readable_adaptations(access)
+    )
+
+
+@login_required
+def adaptation_list(request: HttpRequest, slug: str) -> HttpResponse:
+    access = permissions.access_for(request.user, slug)
+    rows = list(
+        _readable_adaptations(access)
+        .select_related("site", "origin__site")
+        .prefetch_related("components")
+    )
+    editable = [
+        r.enrolment.site
+        for r in core_selectors.site_rows(access.programme)
+        if access.can_edit_site(r.enrolment.site_id)
+    ]
+    return render(
+        request,
+        "fidelity/adaptation_list.html",
+        {
+            "access": access,
+            "programme": access.programme,
+            "adaptations": rows,
+            "can_add": bool(editable),
+        },
+    )
+
+
+@login_required
+def adaptation_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """Quick entry: the essential FRAME fields first; the full record can follow."""
+    access = permissions.access_for(request.user, slug)
+    sites = [
+        r.enrolment.site
+        for r in core_selectors.site_rows(access.programme)
+        if access.can_edit_site(r.enrolment.site_id)
+    ]
+    access.require(bool(sites))
+    components, measures = _components(access.programme), _measures(access.programme)
+    initial = {}
+    if request.GET.get("site"):
+        initial["site"] = request.GET["site"]
+    form = AdaptationForm(
+        request.POST or None,
+        initial=initial,
+        sites=sites,
+        components=components,
+        measures=measures,
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            site = next(s for s in sites if s.pk == form.cleaned_data["site"])
+            chosen = set(form.cleaned_data["components"])
+            try:
+                adaptation = actions.create_adaptation(
+                    request.user,
+                    access.programme,
+                    site,
+                    form.frame_data(),
+                    components=[c for c in components if c.pk in chosen],
+                    measures=[m for m in measures if m.pk in set(form.cleaned_data["measures"])],
+                )
+            except ValidationError as exc:
+                add_errors(form, exc)
+            else:
+                messages.success(
+                    request, "Adaptation logged. Complete its FRAME record when you can."
+                )
+                return redirect("fidelity:adaptation_detail", slug=slug, pk=adaptation.pk)
+        status = 422
+    return render(
+        request,
+        "fidelity/adaptation_form.html",
+        {"access": access, "programme": access.programme, "form": form, "adaptation": None},
+        status=status,
+    )
+
+
+def _adaptation(access: permissions.Access, pk: int) -> Adaptation:
+    try:
+        a = Adaptation.objects.select_related("site", "origin__site", "created_by").get(
+            programme=access.programme, pk=pk
+        )
+    except Adaptation.DoesNotExist:
+        raise Http404("No such adaptation.") from None
+    if not access.can_read_adaptation(a.site_id, a.published):
+        raise Http404("No such adaptation.")
+    return a
+
+
+@login_required
+def adaptation_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    access = permissions.access_for(request.user, slug)
+    a = _adaptation(access, pk)
+    evidence_rows = []
+    if access.can_read_site(a.site_id):
+        for m in a.measures.all():
+            ev = evidence(m, a.site_id, a.date_effective)
+            evidence_rows.append(
+                {"measure": m, "evidence": ev, "spec": _spec(a, m, ev), "spec_id": f"spec-{m.pk}"}
+            )
+    adopt_sites = [
+        r.enrolment.site
+        for r in core_selectors.site_rows(access.programme)
+        if access.can_edit_site(r.enrolment.site_id) and r.enrolment.site_id != a.site_id
+    ]
+    return render(
+        request,
+        "fidelity/adaptation_detail.html",
+        {
+            "access": access,
+            "programme": access.programme,
+            "a": a,
+            "components": list(a.components.all()),
+            "evidence_rows": evidence_rows,
+            "adoptions": list(a.adoptions.select_related("site")),
+            "labels": reports.labels(a),
+            "can_edit": access.can_edit_site(a.site_id),
+            "adopt_form": AdoptForm(sites=adopt_sites) if a.published and adopt_sites else None,
+        },
+    )
+
+
+def _spec(a: Adaptation, m: Measure, ev) -> dict | None:
+    """The before/after chart: a phase break at the adaptation date, the date annotated."""
+    if not ev.enough:
+        return None
+    points = [
+        {
+            "x": p["period"].isoformat(),
+            "y": p["value"],
+            "cl": p["cl"],
+            "lcl": p["lcl"],
+            "ucl": p["ucl"],
+            "part": p["part"],
+            "point_type": p["point_type"],
+        }
+        for p in ev.points
+    ]
+    return spc_spec(
+        points,
+        title=f"{m.name} at {a.site.name}, before and after",
+        y_title=m.unit or m.name,
+        annotations=[{"on": a.date_effective.isoformat(), "kind": "adaptation", "label": a.title}],
+        target=m.target,
+        description=ev.summary,
+    )
+
+
+@login_required
+def adaptation_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The full FRAME (or FRAME-IS) record."""
+    access = permissions.access_for(request.user, slug)
+    a = _adaptation(access, pk)
+    access.require(access.can_edit_site(a.site_id))
+    components, measures = _components(access.programme), _measures(access.programme)
+    # Retired components an adaptation already touches stay ticked.
+    components += [c for c in a.components.all() if c.retired]
+    initial = {
+        name: getattr(a, name)
+        for name in (
+            *AdaptationForm.FULL,
+            "title",
+            "date_effective",
+            "when_phase",
+            "planned",
+            "description",
+            "content_types",
+        )
+    }
+    initial |= {
+        "components": [c.pk for c in a.components.all()],
+        "measures": [m.pk for m in a.measures.all()],
+        "version": a.version,
+    }
+    form = AdaptationForm(
+        request.POST or None,
+        initial=initial,
+        sites=[a.site],
+        components=components,
+        measures=measures,
+        full=True,
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            chosen = set(form.cleaned_data["components"])
+            try:
+                actions.update_adaptation(
+                    request.user,
+                    a,
+                    form.frame_data(),
+                    components=[c for c in components if c.pk in chosen],
+                    measures=[m for m in measures if m.pk in set(form.cleaned_data["measures"])],
+                    expected_version=form.cleaned_data["version"],
+                )
+            except ValidationError as exc:
+                add_errors(form, exc)
+            else:
+                messages.success(request, "Adaptation saved.")
+                return redirect("fidelity:adaptation_detail", slug=slug, pk=a.pk)
+        status = 422
+    return render(
+        request,
+        "fidelity/adaptation_form.html",
+        {"access": access, "programme": access.programme, "form": form, "adaptation": a},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def adaptation_publish(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    access = permissions.access_for(request.user, slug)
+    a = _adaptation(access, pk)
+    access.require(access.can_edit_site(a.site_id))
+    try:
+        actions.publish_adaptation(request.user, a)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Shared with every site of the programme.")
+    return redirect("fidelity:adaptation_detail", slug=slug, pk=a.pk)
+
+
+@require_POST
+@login_required
+def adaptation_adopt(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    access = permissions.access_for(request.user, slug)
+    origin = _adaptation(access, pk)
+    sites = [
+        r.enrolment.site
+        for r in core_selectors.site_rows(access.programme)
+        if access.can_edit_site(r.enrolment.site_id) and r.enrolment.site_id != origin.site_id
+    ]
+    access.require(bool(sites))
+    form = AdoptForm(request.POST, sites=sites)
+    if form.is_valid():
+        site = next(s for s in sites if s.pk == form.cleaned_data["site"])
+        try:
+            copy = actions.adopt_adaptation(
+                request.user, origin, site, date_effective=form.cleaned_data["date_effective"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{site.name} adopted this adaptation.")
+            return redirect("fidelity:adaptation_detail", slug=slug, pk=copy.pk)
+    else:
+        messages.error(
+            request,
+            "Adopting needs "
+            + "; ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items()),
+        )
+    return redirect("fidelity:adaptation_detail", slug=slug, pk=origin.pk)
+
+
+@login_required
+def stage_gates(request: HttpRequest, slug: str) -> HttpResponse:
+    access = permissions.access_for(request.user, slug)
+    measures = _measures(access.programme)
+    form = None
+    status = 200
+    if access.can_manage_programme:
+        form = StageGateForm(request.POST or None, measures=measures)
+        if request.method == "POST":
+            if "delete" in request.POST:
+                ids = actions.checked_ids([request.POST["delete"]])
+                gate = StageGate.objects.filter(programme=access.programme, pk__in=ids).first()
+                if gate is None:
+                    raise Http404("No such stage gate.")
+                actions.delete_stage_gate(request.user, gate)
+                messages.success(request, f"Removed the stage gate “{gate}”.")
+                return redirect("fidelity:stage_gates", slug=slug)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    actions.create_stage_gate(
+                        request.user,
+                        access.programme,
+                        to_phase=data["to_phase"],
+                        kind=data["kind"],
+                        threshold=data["threshold"],
+                        measure_slug=data["measure"] or None,
+                        n_points=data["n_points"],
+                        role=data["role"],
+                        description=data["description"],
+                    )
+                except ValidationError as exc:
+                    add_errors(form, exc)
+                else:
+                    messages.success(request, "Stage gate added.")
+                    return redirect("fidelity:stage_gates", slug=slug)
+            status = 422
+    elif request.method == "POST":
+        access.require(False)
+    gates = StageGate.objects.filter(programme=access.programme).select_related("measure")
+    by_phase: dict[str, list[StageGate]] = defaultdict(list)
+    for g in gates:
+        by_phase[g.to_phase].append(g)
+    return render(
+        request,
+        "fidelity/stage_gates.html",
+        {
+            "access": access,
+            "programme": access.programme,
+            "by_phase": [(Phase(p).label, by_phase[p]) for p in Phase.values if by_phase[p]],
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def move_phase(request: HttpRequest, slug: str, site_id: int) -> HttpResponse:
+    """Change phase through the stage gates: unmet criteria need an override reason."""
+    access = permissions.access_for(request.user, slug)
+    enrolment = permissions.enrolment_for(access, site_id)
+    access.require(access.can_change_phase(site_id))
+    gates = list(StageGate.objects.filter(programme=access.programme))
+    form = GatedPhaseForm(request.POST, gates=gates)
+    if form.is_valid():
+        try:
+            actions.move_phase(
+                request.user,
+                enrolment,
+                to_phase=form.cleaned_data["to_phase"],
+                effective_on=form.cleaned_data["effective_on"],
+                reason=form.cleaned_data["reason"],
+                overrides=form.overrides(),
+                expected_version=form.cleaned_data["version"],
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            label = Phase(form.cleaned_data["to_phase"]).label.lower()
+            messages.success(request, f"{enrolment.site.name} is now {label}.")
+            return redirect("site_detail", slug=slug, site_id=site_id)
+    from spreadscale.web.fidelity.templatetags.fidelity_tags import panel_context
+
+    context = panel_context(access, enrolment, form)
+    context.update(access=access, programme=access.programme, site=enrolment.site)
+    return render(request, "fidelity/phase_move.html", context, status=422)
