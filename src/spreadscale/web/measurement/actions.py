@@ -442,8 +442,11 @@ def _write_rows(
 def chart_settings_for(measure: Measure) -> ChartSettings:
     """The measure's saved chart settings, or the defaults (unsaved) when none were chosen."""
     saved = ChartSettings.objects.filter(measure=measure).first()
-    if saved is not None:
-        return saved
+    return saved if saved is not None else chart_settings_for_unsaved(measure)
+
+
+def chart_settings_for_unsaved(measure: Measure) -> ChartSettings:
+    """The defaults: the measure's default chart (else one by data kind) and Anhøj rules."""
     chart = measure.default_chart or DEFAULT_CHART.get(measure.data_kind, Measure.Chart.RUN)
     return ChartSettings(measure=measure, chart=chart, rules="anhoej", version=0)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from spreadscale.web.measurement import io_views, views
+from spreadscale.web.measurement import board, entry, io_views, views
 
 M = "measures/<slug:measure_slug>/"
 
@@ -23,3 +23,19 @@ urlpatterns += [
     path(M + "template.csv", io_views.import_template, name="measurement_import_template"),
     path(M + "export.<str:fmt>", io_views.export_observations, name="measurement_export"),
 ]
+
+urlpatterns += [
+    path(
+        M + "sites/<int:site_id>/chart.<str:fmt>",
+        views.chart_export,
+        name="measure_chart_export",
+    ),
+]
+
+urlpatterns += [
+    path("glance/", board.glance, name="measurement_glance"),
+    path("glance.xlsx", board.glance_xlsx, name="measurement_glance_xlsx"),
+    path(M + "funnel/", board.funnel_page, name="measure_funnel"),
+]
+
+urlpatterns += [path("entry/", entry.entry_grid, name="measurement_entry")]

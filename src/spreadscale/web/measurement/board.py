@@ -1,0 +1,279 @@
+"""The programme at-a-glance board (measures × sites) and the funnel plot per measure."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from spreadscale.analytics.spc import funnel
+from spreadscale.charts.spc import funnel_spec, sparkline_points
+from spreadscale.io.tables import write_xlsx
+from spreadscale.web import permissions
+from spreadscale.web.core import selectors as core_selectors
+from spreadscale.web.core.models import Phase
+from spreadscale.web.measurement import actions, selectors
+from spreadscale.web.measurement.io_views import XLSX, _download
+from spreadscale.web.measurement.models import (
+    ChartAdjustment,
+    ChartSettings,
+    Measure,
+    Observation,
+)
+from spreadscale.web.measurement.views import _measure
+
+VARIATION = {
+    "special_cause_improvement": ("improvement", "▲", "Special cause: improving"),
+    "special_cause_concern": ("concern", "▼", "Special cause: concern"),
+    "common_cause": ("common", "●", "Common cause: no significant change"),
+    "special_cause_neutral_high": ("common", "↑", "Special cause: higher"),
+    "special_cause_neutral_low": ("common", "↓", "Special cause: lower"),
+}
+ASSURANCE = {
+    "consistent_pass": ("pass", "P", "Consistently passing the target"),
+    "consistent_fail": ("fail", "F", "Consistently failing the target"),
+    "inconsistent": ("hit", "?", "Hit and miss: may or may not meet the target"),
+}
+SPARK_POINTS = 12
+
+
+@dataclass
+class Cell:
+    value: float | None = None
+    period: str = ""
+    variation: tuple[str, str, str] | None = None
+    assurance: tuple[str, str, str] | None = None
+    spark: str = ""
+    attention: int = 0
+
+
+@dataclass
+class BoardRow:
+    row: core_selectors.SiteRow
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def attention(self) -> int:
+        return sum(c.attention for c in self.cells)
+
+
+def _board(access: permissions.Access, region: str, phase: str) -> dict[str, Any]:
+    """Every readable site's latest value, icons and trend per measure, SPC in one batch each."""
+    rows = [
+        r
+        for r in core_selectors.site_rows(access.programme)
+        if access.can_read_site(r.enrolment.site_id)
+        and (not region or (r.region and r.region.code == region))
+        and (not phase or r.enrolment.phase == phase)
+    ]
+    measures = list(Measure.objects.filter(programme=access.programme))
+    saved = {s.measure_id: s for s in ChartSettings.objects.filter(measure__in=measures)}
+    site_ids = [r.enrolment.site_id for r in rows]
+    obs = list(
+        Observation.objects.filter(measure__in=measures, site_id__in=site_ids)
+        .order_by("measure_id", "site_id", "period_start")
+        .values_list(
+            "measure_id", "site_id", "period_start", "numerator", "denominator", "value", "flags"
+        )
+    )
+    adjustments = list(
+        ChartAdjustment.objects.filter(
+            measure__in=measures, site_id__in=site_ids, withdrawn_at__isnull=True
+        )
+    )
+    by_measure: dict[int, list[tuple]] = {}
+    for o in obs:
+        by_measure.setdefault(o[0], []).append(o[1:])
+    board_rows = {r.enrolment.site_id: BoardRow(r) for r in rows}
+    rollups = []
+    for m in measures:
+        settings = saved.get(m.pk) or actions.chart_settings_for_unsaved(m)
+        charts = selectors.charts_from_rows(
+            m,
+            settings,
+            site_ids,
+            by_measure.get(m.pk, []),
+            [a for a in adjustments if a.measure_id == m.pk],
+        )
+        rollups.append((m, settings, charts.rollup, charts.error))
+        for sid, br in board_rows.items():
+            br.cells.append(_cell(charts.sites[sid]))
+    ordered = list(board_rows.values())
+    return {"measures": measures, "rows": ordered, "rollups": rollups}
+
+
+def _cell(sc: selectors.SiteChart) -> Cell:
+    last = sc.latest
+    if last is None:
+        return Cell()
+    var = VARIATION.get(sc.summary.get("variation_type") or "")
+    ass = ASSURANCE.get(sc.summary.get("assurance_type") or "")
+    attention = (2 if var and var[0] == "concern" else 0) + (1 if ass and ass[0] == "fail" else 0)
+    return Cell(
+        value=last["y"],
+        period=last["x"],
+        variation=var,
+        assurance=ass,
+        spark=sparkline_points([p["y"] for p in sc.points[-SPARK_POINTS:]]),
+        attention=attention,
+    )
+
+
+@login_required
+def glance(request: HttpRequest, slug: str) -> HttpResponse:
+    """Measures × sites: latest value, variation and assurance icons, trend; needs-attention sort."""
+    access = permissions.access_for(request.user, slug)
+    region = request.GET.get("region", "")
+    phase = request.GET.get("phase", "")
+    sort = request.GET.get("sort", "attention")
+    data = _board(access, region, phase)
+    if sort == "attention":
+        data["rows"].sort(key=lambda br: (-br.attention, br.row.enrolment.site.code))
+    regions = sorted(
+        {
+            r.region.code: r.region for r in core_selectors.site_rows(access.programme) if r.region
+        }.items()
+    )
+    context = {
+        "programme": access.programme,
+        "access": access,
+        **data,
+        "region": region,
+        "phase": phase,
+        "sort": sort,
+        "regions": [r for _, r in regions],
+        "phases": Phase.choices,
+        "can_enter": any(access.can_edit_site(br.row.enrolment.site_id) for br in data["rows"]),
+    }
+    return render(request, "measurement/glance.html", context)
+
+
+@login_required
+def glance_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
+    """The at-a-glance board as a workbook: one row per site, value and icons per measure."""
+    access = permissions.access_for(request.user, slug)
+    data = _board(access, request.GET.get("region", ""), request.GET.get("phase", ""))
+    headers = ["Site", "Code", "Region", "Phase"]
+    for m in data["measures"]:
+        headers += [f"{m.name} ({m.unit})", f"{m.name}: period", "variation", "assurance"]
+    rows = []
+    for br in data["rows"]:
+        e = br.row.enrolment
+        line: list[Any] = [
+            e.site.name,
+            e.site.code,
+            br.row.region.name if br.row.region else "",
+            e.get_phase_display(),
+        ]
+        for c in br.cells:
+            line += [
+                None if c.value is None else round(c.value, 4),
+                c.period,
+                c.variation[2] if c.variation else "",
+                c.assurance[2] if c.assurance else "",
+            ]
+        rows.append(line)
+    roll_headers = ["Measure", "Chart", "Rules", "Improving", "Deteriorating", "Stable", "Pass"]
+    roll_rows = [
+        [m.name, s.chart, s.rules, r["improved"], r["deteriorated"], r["stable"], r["pass"]]
+        for m, s, r, _ in data["rollups"]
+        if r
+    ]
+    body = write_xlsx([("At a glance", headers, rows), ("Roll-up", roll_headers, roll_rows)])
+    return _download(body, f"{access.programme.slug}-at-a-glance.xlsx", XLSX)
+
+
+Z = {"95%": 1.959964, "99.8%": 3.090232}
+
+
+@login_required
+def funnel_page(request: HttpRequest, slug: str, measure_slug: str) -> HttpResponse:
+    """Sites of a ratio measure on a funnel plot for the latest period or a chosen window."""
+    access = permissions.access_for(request.user, slug)
+    measure = _measure(access, measure_slug)
+    if not measure.uses_ratio:
+        raise Http404("Funnel plots need a numerator and denominator.")
+    try:
+        months = max(1, min(60, int(request.GET.get("months", "1"))))
+    except ValueError:
+        months = 1
+    rows = core_selectors.site_rows(access.programme)
+    names = {
+        r.enrolment.site_id: r.enrolment.site.code
+        for r in rows
+        if access.can_read_site(r.enrolment.site_id)
+    }
+    last = (
+        Observation.objects.filter(measure=measure, site_id__in=list(names))
+        .order_by("-period_start")
+        .values_list("period_start", flat=True)
+        .first()
+    )
+    context: dict[str, Any] = {
+        "programme": access.programme,
+        "measure": measure,
+        "months": months,
+        "access": access,
+    }
+    if last is None:
+        return render(request, "measurement/funnel.html", context)
+    year, month = divmod(last.year * 12 + last.month - 1 - (months - 1), 12)
+    since = date(year, month + 1, 1)
+    agg: dict[int, list[float]] = {}
+    for sid, num, den in Observation.objects.filter(
+        measure=measure, site_id__in=list(names), period_start__gte=since
+    ).values_list("site_id", "numerator", "denominator"):
+        if num is None or not den:
+            continue
+        a = agg.setdefault(sid, [0.0, 0.0])
+        a[0] += num
+        a[1] += den
+    chart = "p" if measure.data_kind == Measure.DataKind.PROPORTION else "u"
+    ids = sorted(agg)
+    mult = measure.multiplier
+    if ids:
+        res = funnel([agg[i][0] for i in ids], [agg[i][1] for i in ids], group=ids, chart=chart)
+        sites = [
+            {
+                "site": names[r["group"]],
+                "n": r["n"],
+                "y": r["y"] * mult,
+                "status": "within"
+                if r["position"] == "within"
+                else ("above" if r["position"].startswith("above") else "below"),
+            }
+            for r in res.records()
+        ]
+        ns = np.linspace(min(agg[i][1] for i in ids), max(agg[i][1] for i in ids), 60)
+        t = res.target
+        curve = []
+        for level, z in Z.items():
+            for n in ns:
+                sd = math.sqrt(t * (1 - t) / n) if chart == "p" else math.sqrt(t / n)
+                upper = t + z * sd
+                curve.append(
+                    {
+                        "n": float(n),
+                        "level": level,
+                        "lower": max(0.0, t - z * sd) * mult,
+                        "upper": (min(1.0, upper) if chart == "p" else upper) * mult,
+                        "target": t * mult,
+                    }
+                )
+        title = f"{measure.name}, {since:%b %Y} to {last:%b %Y}"
+        context.update(
+            {
+                "sites": sorted(sites, key=lambda s: s["site"]),
+                "target": t * mult,
+                "spec": funnel_spec(sites, curve, title=title, y_title=measure.unit or "value"),
+                "since": since,
+                "last": last,
+            }
+        )
+    return render(request, "measurement/funnel.html", context)

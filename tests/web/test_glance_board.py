@@ -1,0 +1,83 @@
+"""The at-a-glance board, its Excel download and the funnel plot."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+
+def _url(name, **kw):
+    return reverse(name, kwargs={"slug": "clabsi", **kw})
+
+
+def test_the_lead_sees_every_site_and_measure_with_icons_and_trends(client_for):
+    response = client_for("lead").get(_url("measurement_glance"))
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert len(rows) == 24
+    assert len(response.context["measures"]) == 4
+    assert "icon-improvement" in response.text
+    assert "<polyline points=" in response.text
+    rollups = {m.slug: r for m, s, r, err in response.context["rollups"]}
+    assert rollups["bundle-compliance"]["improved"] > 0
+
+
+def test_needs_attention_sorts_concerns_first(client_for):
+    rows = client_for("lead").get(_url("measurement_glance")).context["rows"]
+    scores = [r.attention for r in rows]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_filters_by_region_and_phase(client_for):
+    client = client_for("lead")
+    rows = client.get(_url("measurement_glance"), {"region": "RB"}).context["rows"]
+    assert rows and all(r.row.enrolment.site.code.startswith("RB") for r in rows)
+    rows = client.get(_url("measurement_glance"), {"phase": "abandoned"}).context["rows"]
+    assert rows and all(r.row.enrolment.phase == "abandoned" for r in rows)
+
+
+def test_a_site_lead_sees_only_their_own_row(client_for):
+    rows = client_for("site_a").get(_url("measurement_glance")).context["rows"]
+    assert [r.row.enrolment.site.code for r in rows] == ["RA1-GICU"]
+
+
+def test_the_board_query_count_does_not_grow_with_sites(client_for, django_assert_max_num_queries):
+    client = client_for("lead")
+    with django_assert_max_num_queries(15):
+        client.get(_url("measurement_glance"), {"region": "RA"})
+    with django_assert_max_num_queries(15):
+        client.get(_url("measurement_glance"))
+
+
+def test_the_board_downloads_as_a_workbook(client_for):
+    response = client_for("lead").get(_url("measurement_glance_xlsx"))
+    wb = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert wb.sheetnames == ["At a glance", "Roll-up"]
+    assert wb["At a glance"].max_row == 25
+    assert wb["Roll-up"]["A2"].value
+
+
+def test_outsiders_get_404_on_the_board(client_for):
+    assert client_for("outsider").get(_url("measurement_glance")).status_code == 404
+
+
+@pytest.mark.parametrize("months", ["1", "12"])
+def test_the_funnel_places_every_site_for_the_latest_period_or_a_window(client_for, months):
+    response = client_for("lead").get(
+        _url("measure_funnel", measure_slug="bundle-compliance"), {"months": months}
+    )
+    assert response.status_code == 200
+    sites = response.context["sites"]
+    assert len(sites) >= 20
+    assert {s["status"] for s in sites} <= {"within", "above", "below"}
+    assert response.context["spec"]["$schema"].endswith("v6.json")
+
+
+def test_a_funnel_needs_a_ratio_measure(client_for):
+    response = client_for("lead").get(
+        _url("measure_funnel", measure_slug="days-between-infections")
+    )
+    assert response.status_code == 404
