@@ -73,7 +73,8 @@ def _read(path: str, columns: dict[str, str]) -> pa.Table:
     except pa.ArrowInvalid:
         # A non-numeric value after the first block: read as text and report the rows.
         return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            include_columns=wanted, column_types={c: pa.string() for c in wanted}))
+            include_columns=wanted, column_types={c: pa.string() for c in wanted},
+            strings_can_be_null=True))
 
 
 def _numeric(table: pa.Table, col: str) -> np.ndarray:
