@@ -186,3 +186,10 @@ def test_empty_cells_are_missing_values(tmp_path: Path) -> None:
     assert code == 0, out
     (row,) = csv.DictReader(out.splitlines())
     assert row["n_obs"] == "3"
+
+
+def test_it_finds_a_non_numeric_value_deep_in_a_large_file(tmp_path: Path) -> None:
+    # Past pyarrow's first block, whose values decide the inferred column type.
+    rows = [(i, i % 7) for i in range(1, 200_000)] + [(200_000, "oops"), (200_001, "")]
+    path = write(tmp_path / "d.csv", "x,y", rows)
+    assert_clean_error(*run(path, "--chart", "i", "--x", "x", "--y", "y"), "row 200000", "'y'")

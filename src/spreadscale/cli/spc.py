@@ -33,6 +33,7 @@ SUMMARY_COLUMNS = ("by", "part", "n_obs", "n_useful", "longest_run", "longest_ru
                    "n_crossings", "n_crossings_min", "runs_signal", "lcl", "cl", "ucl",
                    "sigma_signal", "variation_type", "assurance_type", "proposed_rebase",
                    "rebase_evidence", "runs_reasons", "trial_limits")
+_MISSING = ["", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A"]
 _NUMBER = r"^\s*[-+]?((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|inf|infinity|nan)\s*$"
 
 
@@ -81,6 +82,8 @@ def _numeric(table: pa.Table, col: str) -> np.ndarray:
     """Column as float64 with NaN for missing; non-numeric text is an error naming rows."""
     arr = table.column(col).combine_chunks()
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        blank = pc.is_in(pc.utf8_trim_whitespace(arr), pa.array(_MISSING))
+        arr = pc.if_else(blank, pa.scalar(None, arr.type), arr)
         ok = pc.match_substring_regex(arr, _NUMBER, ignore_case=True)
         bad = np.flatnonzero(~ok.to_numpy(zero_copy_only=False).astype(bool)
                              & arr.is_valid().to_numpy(zero_copy_only=False))
