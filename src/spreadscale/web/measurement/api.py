@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
 from spreadscale.web import permissions
 from spreadscale.web.core.models import Enrolment
-from spreadscale.web.measurement import actions
+from spreadscale.web.measurement import actions, selectors
 from spreadscale.web.measurement.models import Measure, Observation
 
 router = Router(tags=["measurement"])
@@ -148,3 +149,88 @@ def upsert_observations(request: HttpRequest, slug: str, rows: list[ObservationI
         source="api",
     )
     return {"created": result.created, "revised": result.revised, "unchanged": result.unchanged}
+
+
+class SpcPointOut(Schema):
+    x: date
+    y: float | None
+    cl: float | None
+    lcl: float | None
+    ucl: float | None
+    part: int
+    point_type: str
+    reasons: str
+    numerator: float | None
+    denominator: float | None
+    flags: list[str]
+    excluded: bool
+    baseline: bool
+
+
+class SpcSiteOut(Schema):
+    site: str
+    points: list[SpcPointOut]
+    summary: dict[str, Any]
+    proposal: dict[str, Any] | None
+
+
+class SpcOut(Schema):
+    measure: str
+    chart: str
+    rules: str
+    improvement: str
+    target: float | None
+    rollup: dict[str, Any] | None
+    sites: list[SpcSiteOut]
+
+
+@router.get("/programmes/{slug}/measures/{measure_slug}/spc", response=SpcOut)
+def measure_spc(request: HttpRequest, slug: str, measure_slug: str, site: str | None = None):
+    """SPC results for every readable site of a measure (one batch), with the saved settings."""
+    access = permissions.access_for(request.user, slug)
+    measure = Measure.objects.filter(programme=access.programme, slug=measure_slug).first()
+    if measure is None:
+        raise Http404("No such measure in this programme.")
+    enrolled = dict(
+        Enrolment.objects.filter(programme=access.programme).values_list("site_id", "site__code")
+    )
+    ids = [sid for sid in enrolled if access.can_read_site(sid)]
+    if site is not None:
+        ids = [sid for sid in ids if enrolled[sid] == site]
+        if not ids:
+            raise Http404("No such site visible to you in this programme.")
+    settings = actions.chart_settings_for(measure)
+    charts = selectors.measure_charts(measure, ids, settings)
+    if charts.error:
+        raise ValidationError(charts.error)
+    rollup = charts.rollup
+    if rollup is not None:
+        rollup = {
+            **{k: v for k, v in rollup.items() if k != "groups"},
+            "groups": {k: [enrolled[g] for g in v] for k, v in rollup["groups"].items()},
+        }
+    return {
+        "measure": measure.slug,
+        "chart": settings.chart,
+        "rules": settings.rules,
+        "improvement": measure.improvement,
+        "target": measure.target,
+        "rollup": rollup,
+        "sites": [
+            {
+                "site": enrolled[sid],
+                "points": sc.points,
+                "summary": {k: _plain(v) for k, v in sc.summary.items()},
+                "proposal": {k: _plain(v) for k, v in sc.proposal.items()} if sc.proposal else None,
+            }
+            for sid, sc in sorted(charts.sites.items(), key=lambda kv: enrolled[kv[0]])
+        ],
+    }
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float) and v != v:
+        return None
+    return v
