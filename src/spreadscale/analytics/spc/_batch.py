@@ -479,10 +479,9 @@ def spc_batch(
     valid_last = last_idx >= seg_first
     var_code = np.where(valid_last, ptype[np.maximum(last_idx, 0)], 5)
     assurance = _assurance(target, improvement, labels, g_pt[seg_first], s_lcl, s_ucl)
-    part_reasons = np.array(
-        ["|".join(c for bit, c in PART_CODES if pm & bit) for pm in sig.part_mask.tolist()],
-        dtype=object,
-    ) if sig.part_mask.any() else np.full(n_seg, "", dtype=object)
+    part_table = np.array(["|".join(c for bit, c in PART_CODES if pm & bit) for pm in range(8)],
+                          dtype=object)
+    part_reasons = part_table[sig.part_mask]
     prop_x, prop_ev, prop_row, proposals = _proposals(sig, seg_first, x_pt, lim, labels, g_pt, part_no,
                                             n_seg, include, has_y, seg, row_pt)
     summary: dict[str, np.ndarray] = {
