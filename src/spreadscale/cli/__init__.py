@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "createuser": "spreadscale.cli.web:createuser",
     "spc": "spreadscale.cli.spc:spc",
     "simulate": "spreadscale.cli.simulate:simulate",
+    "import": "spreadscale.cli.import_:import_",
 }
 
 
