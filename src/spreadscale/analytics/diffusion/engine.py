@@ -124,7 +124,8 @@ def _eligible(rule: Eligibility, net: SiteNetwork) -> np.ndarray:
 def resolve_seed(seed: Any) -> int:
     """Base seed per networkx's ``seed=`` convention: an int, a numpy Generator or None (random)."""
     if seed is None:
-        return int(np.random.SeedSequence().entropy % (2**63))
+        entropy: Any = np.random.SeedSequence().entropy
+        return int(entropy) % (2**63)
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(2**63))
     if isinstance(seed, np.random.RandomState):
@@ -156,10 +157,10 @@ class _Kernel:
         self.m, self.s, self.b = model, model.scenario, b
         n, s = model.n, model.scenario
         self.rngs = run_generators(base_seed, first_run, b)
-        c, push, adapt = s.contagion, s.push, s.adaptation
+        c: Any = s.contagion
+        push: Any = s.push
+        adapt: Any = s.adaptation
         self.dt = s.step
-        self.thr = self.clock = self.clock_d = self.adapted = None
-        self.enrol_step = None
         thr = np.empty((n, b), np.float32) if c and c.threshold else None
         clock = np.empty((n, b), np.float32)
         clock_d = np.empty((n, b), np.float32) if c and c.discontinuance > 0 else None
@@ -187,8 +188,11 @@ class _Kernel:
             deg = np.divide(1.0, model.inv_degree, out=np.full(n, np.inf, np.float32),
                             where=model.inv_degree > 0)
             thr *= deg[:, None]
-        self.thr, self.clock, self.clock_d, self.adapted, self.enrol_step = (
-            thr, clock, clock_d, adapted, enrol)
+        self.thr: Any = thr
+        self.clock: Any = clock
+        self.clock_d: Any = clock_d
+        self.adapted: Any = adapted
+        self.enrol_step: Any = enrol
         self.adopted = adopted0
 
     def _draw_waves(self, enrol: np.ndarray, rng: np.random.Generator) -> None:
@@ -206,7 +210,10 @@ class _Kernel:
     def run(self) -> BatchOutput:
         m, s, b, n = self.m, self.s, self.b, self.m.n
         T, dt = s.horizon, self.dt
-        c, push, adapt = s.contagion, s.push, s.adaptation
+        # sections typed Any: each use is guarded by the flag or array that needs it
+        c: Any = s.contagion
+        push: Any = s.push
+        adapt: Any = s.adaptation
         p = (c.p if c else 0.0) * dt
         q = (c.q if c else 0.0) * dt
         has_cascade = m.cascade is not None or (m.complete and c is not None
@@ -228,30 +235,31 @@ class _Kernel:
         flat_abandoned = abandoned.reshape(-1)
         t_first = np.where(adopted, 0, NEVER).astype(np.int32)
         t_last = t_first.copy()
-        cum = None if constant else np.zeros((n, b), np.float32)
-        lam = None if constant else np.empty((n, b), np.float32)
-        cum_d = np.zeros((n, b), np.float32) if self.clock_d is not None else None
-        fid = np.where(adopted, 1.0, 0.0).astype(np.float32) if track_fid else None
-        dose = np.zeros((n, b), np.float32) if push else None
-        fatigue = np.zeros((n, b), np.float32) if c and c.fatigue_growth > 0 else None
-        new_prev = A.copy() if has_cascade else None  # step-0 adopters make cascade attempts
+        cum: Any = None if constant else np.zeros((n, b), np.float32)
+        lam: Any = None if constant else np.empty((n, b), np.float32)
+        cum_d: Any = np.zeros((n, b), np.float32) if self.clock_d is not None else None
+        fid: Any = np.where(adopted, 1.0, 0.0).astype(np.float32) if track_fid else None
+        dose: Any = np.zeros((n, b), np.float32) if push else None
+        fatigue: Any = np.zeros((n, b), np.float32) if c and c.fatigue_growth > 0 else None
+        new_prev: Any = A.copy() if has_cascade else None  # step-0 adopters make cascade attempts
         hit = np.empty((n, b), bool)
         cand = np.empty((n, b), bool)
         ones = np.ones(n, np.float32)
         hours = np.zeros(b)
-        enrolled_count = np.zeros(b)
+        enrolled_count: Any = np.zeros(b)
         ever_count = ever.sum(axis=0).astype(float)
         abandoned_count = np.zeros(b)
         curves = {k: np.zeros((T + 1, b)) for k in ("adoption", "ever", "effective", "abandoned")}
-        served = enrolled = None
+        served: Any = None
+        enrolled: Any = None
         if fid is not None and push:
             fid[adopted & (self.enrol_step == 0)] = push.fidelity
         X: Any = None
-        tmp = None if constant else np.empty((n, b), np.float32)
-        push_haz = np.zeros((n, b), np.float32) if push else None
+        tmp: Any = None if constant else np.empty((n, b), np.float32)
+        push_haz: Any = np.zeros((n, b), np.float32) if push else None
         q_inv_degree = (q * m.inv_degree[:, None]).astype(np.float32)
         # readiness and the adaptation multiplier do not change over time: one factor
-        static_mult = None
+        static_mult: Any = None
         if not constant and (adapt_mult != 1.0 or np.any(m.readiness != 1)):
             static_mult = np.repeat(m.readiness[:, None], b, axis=1).astype(np.float32)
             if adapt_mult != 1.0:
@@ -267,7 +275,7 @@ class _Kernel:
                     if self.thr is not None:
                         X = np.broadcast_to(count if c.threshold.kind == "absolute" else frac,
                                             (n, b))
-                elif self.thr is not None or q > 0:
+                elif m.weights is not None and (self.thr is not None or q > 0):
                     X = m.weights @ A
                 np.equal(A, 0, out=cand)
                 if cum_d is not None and readoption == 0:
@@ -372,7 +380,8 @@ class _Kernel:
         """Flat indices of adopters abandoning at step t (hazards from the state at t − 1)."""
         if cum_d is None:
             return None
-        c, dt = self.s.contagion, self.dt
+        c: Any = self.s.contagion
+        dt = self.dt
         delta = np.full(cum_d.shape, c.discontinuance * dt, np.float32)
         if fid is not None and c.discontinuance_fidelity:
             # (1 + k(1 − f)) written as (1 + k) − k·f to stay in float32 and in place

@@ -112,7 +112,8 @@ def generate(spec: NetworkSpec) -> SiteNetwork:
         return from_networkx(nx.fast_gnp_random_graph(spec.n, spec.p, seed=spec.seed))
     if g == "complete":
         ids = [str(i) for i in range(spec.n)]
-        return SiteNetwork(ids, {}, *_default_attrs(spec.n), complete=True)
+        kind, region, size, readiness, leader = _default_attrs(spec.n)
+        return SiteNetwork(ids, {}, kind, region, size, readiness, leader, complete=True)
     if g == "layered":
         return layered_network(spec.n, m=spec.m, regions=spec.regions,
                                opinion_leader_share=spec.opinion_leader_share, seed=spec.seed)

@@ -6,6 +6,9 @@ import csv
 import io
 import json
 import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,9 +67,9 @@ def merge_batches(outputs: list[BatchOutput], model: Model, base_seed: int) -> S
     }
     return SimulationResult(
         metadata=meta, curves=curves, runs=runs, site_ids=list(model.ids),
-        site_ever=sum(o.site_ever for o in outputs) / n_runs,
-        site_sustained=sum(o.site_sustained for o in outputs) / n_runs,
-        rogers=sum(o.rogers for o in outputs))
+        site_ever=np.sum([o.site_ever for o in outputs], axis=0) / n_runs,
+        site_sustained=np.sum([o.site_sustained for o in outputs], axis=0) / n_runs,
+        rogers=np.sum([o.rogers for o in outputs], axis=0))
 
 
 def _pct(level: float) -> str:
@@ -100,18 +103,12 @@ def band(values: np.ndarray, axis: int = -1) -> dict[str, Any]:
     return out
 
 
-class _quiet:
+@contextmanager
+def _quiet() -> Iterator[None]:
     """Silence numpy's all-NaN slice warnings (a coverage never reached is a valid outcome)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
+        yield
 
 
 @dataclass
@@ -210,8 +207,8 @@ class SimulationResult:
                                   for k in names])
         elif table == "sites":
             w.writerow(["site", "rogers_category", "p_adopted", "p_sustained"])
-            for i, r in enumerate(self.rogers_categories()):
-                w.writerow([r["site"], r["category"], _clean(float(self.site_ever[i])),
+            for i, row in enumerate(self.rogers_categories()):
+                w.writerow([row["site"], row["category"], _clean(float(self.site_ever[i])),
                             _clean(float(self.site_sustained[i]))])
         else:
             raise ValueError(f"table must be 'curves', 'runs' or 'sites', got {table!r}")
