@@ -149,6 +149,10 @@ def test_nelson_shift_is_nine_points() -> None:
     assert flagged("nelson", [0.5] * 8, "shift") == []
 
 
+def test_nelson_a_point_on_the_centre_line_breaks_a_shift() -> None:
+    assert flagged("nelson", [0.5] * 4 + [0] + [0.5] * 5, "shift") == []
+
+
 def test_nelson_trend_is_six_points_and_equal_values_break_it() -> None:
     assert flagged("nelson", [1, 0, 0.1, 0.2, 0.3, 0.4, 0.5], "trend") == [1, 2, 3, 4, 5, 6]
     assert flagged("nelson", [1, 0, 0.1, 0.2, 0.3, 0.4], "trend") == []

@@ -66,3 +66,23 @@ def test_anhoej_thresholds_match_the_binomial_and_log2_rules_for_n_10_to_100() -
         assert s["n_useful"] == n
         assert s["longest_run_max"] == round(np.log2(n)) + 3  # Python rounds half to even too
         assert s["n_crossings_min"] == binom.ppf(0.05, n - 1, 0.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 6).map(float), min_size=4, max_size=30), min_size=2,
+                max_size=4),
+       st.sampled_from(["anhoej", "ihi", "weco", "nelson", "mdc"]),
+       st.sampled_from(["i", "run", "c"]))
+def test_a_batch_equals_one_call_per_series(series: list[list[float]], profile: str,
+                                            chart: str) -> None:
+    # Small integers make ties and equal neighbours common; runs must not cross groups.
+    y = [v for s in series for v in s]
+    group = [g for g, s in enumerate(series) for _ in s]
+    batch = spc_batch(y, group=group, chart=chart, rules=profile)
+    start = 0
+    for s in series:
+        one = spc(s, chart=chart, rules=profile)
+        stop = start + len(s)
+        np.testing.assert_array_equal(batch.points["reasons"][start:stop], one.points["reasons"])
+        np.testing.assert_allclose(batch.points["ucl"][start:stop], one.points["ucl"])
+        start = stop
