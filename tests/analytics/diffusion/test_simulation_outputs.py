@@ -84,6 +84,9 @@ def test_json_has_mean_adoption_at_the_top_level_and_the_scenario_with_its_hash(
     data = json.loads(result.to_json())
     assert len(data["mean_adoption"]) == 21
     assert data["metadata"]["config_hash"] == Scenario.from_dict(PUSH).config_hash()
+    other = simulate(Scenario.from_dict(PUSH), layered_network(40, seed=3), runs=1, seed=3)
+    assert len(data["metadata"]["network_hash"]) == 64
+    assert other.metadata["network_hash"] != data["metadata"]["network_hash"]
     assert Scenario.from_dict(data["metadata"]["scenario"]) == Scenario.from_dict(PUSH)
     assert set(data["curves"]["adoption"]) == {"mean", "p5", "p25", "p50", "p75", "p95"}
     assert data["runs"]["time_to_99pct"][0] is None  # NaN is written as null

@@ -11,6 +11,7 @@ gives exactly per-step probability 1 − exp(−hazard·step) without a random d
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Callable, Iterable
@@ -44,6 +45,7 @@ class Model:
     leader: np.ndarray
     fixed_initial: np.ndarray
     waves: list[tuple[int, int, np.ndarray, str]] = field(default_factory=list)
+    network_hash: str = ""
 
 
 def compile_model(scenario: Scenario, network: SiteNetwork | None = None) -> Model:
@@ -102,7 +104,25 @@ def compile_model(scenario: Scenario, network: SiteNetwork | None = None) -> Mod
         raise ScenarioError(problems)
     return Model(scenario, net.n, net.ids, net.complete, weights, inv_degree.astype(np.float32),
                  cascade, net.readiness.astype(np.float32), net.opinion_leader,
-                 np.unique(np.array(fixed, dtype=np.int64)), waves)
+                 np.unique(np.array(fixed, dtype=np.int64)), waves, _network_hash(net))
+
+
+def _network_hash(net: SiteNetwork) -> str:
+    """SHA-256 of the sites, their attributes and every layer's edges and weights."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(net.ids).encode())
+    for values in (net.kind, net.region):
+        h.update("\x1f".join(map(str, values)).encode())
+    for arr in (net.size, net.readiness, net.opinion_leader):
+        h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    h.update(b"complete" if net.complete else b"sparse")
+    for name in sorted(net.layers):
+        layer = net.layers[name]
+        h.update(name.encode())
+        for arr in (layer.indptr, layer.indices):
+            h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+        h.update(np.ascontiguousarray(layer.data, dtype=np.float64).tobytes())
+    return h.hexdigest()
 
 
 def _initial_random_count(scenario: Scenario, n: int) -> int:

@@ -56,6 +56,7 @@ def merge_batches(outputs: list[BatchOutput], model: Model, base_seed: int) -> S
     meta = {
         "scenario": s.to_dict(),
         "config_hash": s.config_hash(),
+        "network_hash": model.network_hash,
         "seed": base_seed,
         "runs": n_runs,
         "sites": model.n,
