@@ -12,7 +12,9 @@ def _url(name, **kw):
     return reverse(name, kwargs={"slug": "clabsi", **kw})
 
 
-@pytest.mark.parametrize("persona", ["lead", "facilitator", "site_a", "patient", "evaluator", "viewer"])
+@pytest.mark.parametrize(
+    "persona", ["lead", "facilitator", "site_a", "patient", "evaluator", "viewer"]
+)
 def test_every_member_reads_the_diagram_package_and_scores(persona, client_for):
     client = client_for(persona)
     diagram = client.get(_url("driver_diagram"))
@@ -68,7 +70,9 @@ def test_a_cycle_is_hidden_from_members_who_may_not_read_its_site(client_for, si
 
 def test_the_site_page_lists_its_cycles_and_progress_scores(client_for, site):
     own = site("RA1-GICU")
-    page = client_for("site_a").get(reverse("site_detail", kwargs={"slug": "clabsi", "site_id": own.pk}))
+    page = client_for("site_a").get(
+        reverse("site_detail", kwargs={"slug": "clabsi", "site_id": own.pk})
+    )
     assert page.status_code == 200
     assert b"PDSA cycles" in page.content and b"Team progress scores" in page.content
     assert b"Insertion checklist completed by an observing nurse" in page.content
@@ -79,13 +83,17 @@ def test_an_idea_page_shows_its_copies_and_lets_a_site_copy_it(client_for, site)
     page = client_for("site_b").get(_url("idea_detail", idea_id=board.pk))
     assert page.status_code == 200
     assert b"Copies at other sites" in page.content
-    response = client_for("site_b").post(_url("idea_detail", idea_id=board.pk), {"site": site("RB1-GICU").pk})
+    response = client_for("site_b").post(
+        _url("idea_detail", idea_id=board.pk), {"site": site("RB1-GICU").pk}
+    )
     assert response.status_code == 302
     copy = ChangeIdea.objects.get(origin=board, site=site("RB1-GICU"))
     assert copy.source == ChangeIdea.Source.SITE
 
 
-def test_the_change_package_page_keeps_its_query_count_flat(client_for, django_assert_max_num_queries):
+def test_the_change_package_page_keeps_its_query_count_flat(
+    client_for, django_assert_max_num_queries
+):
     client = client_for("lead")
     with django_assert_max_num_queries(25):
         assert client.get(_url("change_package")).status_code == 200

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from spreadscale.web import permissions
 from spreadscale.web.core.models import Component, Enrolment, Site
@@ -264,7 +264,7 @@ def add_node(request: HttpRequest, slug: str, body: NodeIn):
         measures=_measures(access, body.measures),
         order=body.order,
     )
-    return 201, _node(node)
+    return Status(201, _node(node))
 
 
 @router.patch("/programmes/{slug}/drivers/{node_id}", response=NodeOut)
@@ -341,7 +341,7 @@ def create_idea(request: HttpRequest, slug: str, body: IdeaIn):
         source_detail=body.source_detail,
         drivers=_nodes(access, body.drivers),
     )
-    return 201, _idea(idea)
+    return Status(201, _idea(idea))
 
 
 @router.post("/programmes/{slug}/change-ideas/{idea_id}/copy", response={201: IdeaOut})
@@ -353,7 +353,7 @@ def copy_idea(request: HttpRequest, slug: str, idea_id: int, body: CopyIn):
         raise Http404("No such change idea.")
     site = _site(access, body.site)
     access.require(access.can_edit_site(site.pk))
-    return 201, _idea(actions.copy_idea(request.user, idea, site))
+    return Status(201, _idea(actions.copy_idea(request.user, idea, site)))
 
 
 @router.get("/programmes/{slug}/change-package", response=list[PackageOut])
@@ -475,7 +475,7 @@ def create_cycle(request: HttpRequest, slug: str, body: CycleIn):
         measures=_measures(access, body.measures),
         **data,
     )
-    return 201, _cycle(cycle)
+    return Status(201, _cycle(cycle))
 
 
 @router.patch("/programmes/{slug}/pdsa-cycles/{cycle_id}", response=CycleOut)
@@ -532,11 +532,14 @@ def record_score(request: HttpRequest, slug: str, body: ScoreIn):
         note=body.note,
         expected_version=body.version,
     )
-    return 201, {
-        "site": site.code,
-        "month": s.month,
-        "rater": s.rater,
-        "score": s.score,
-        "note": s.note,
-        "version": s.version,
-    }
+    return Status(
+        201,
+        {
+            "site": site.code,
+            "month": s.month,
+            "rater": s.rater,
+            "score": s.score,
+            "note": s.note,
+            "version": s.version,
+        },
+    )

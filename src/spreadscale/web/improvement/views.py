@@ -174,7 +174,7 @@ def node_save(request: HttpRequest, slug: str, node_id: int | None = None) -> Ht
 
 
 def _holders(access: permissions.Access) -> list[tuple[str, str]]:
-    out = [("", "The programme's change package")] if access.can_manage_programme else []
+    out = [("programme", "The programme's change package")] if access.can_manage_programme else []
     return out + [(str(s), name) for s, name in _site_choices(access, access.can_edit_site)]
 
 
@@ -192,9 +192,10 @@ def change_package(request: HttpRequest, slug: str) -> HttpResponse:
         form = IdeaForm(request.POST, programme=programme, holders=holders)
         if form.is_valid():
             data = form.cleaned_data
-            holder = data["holder"]
-            if holder and not access.can_edit_site(int(holder)):
-                access.require(False)
+            holder = "" if data["holder"] == "programme" else data["holder"]
+            access.require(
+                access.can_edit_site(int(holder)) if holder else access.can_manage_programme
+            )
             try:
                 idea = actions.create_idea(
                     request.user,
@@ -283,8 +284,12 @@ def idea_detail(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
             "copies": copies,
             "drivers": list(idea.drivers.all()),
             "form": form,
-            "can_start_cycle": (idea.site_id is None
-            and any(access.can_edit_site(s) for s, _ in _site_choices(access, access.can_edit_site)))
+            "can_start_cycle": (
+                idea.site_id is None
+                and any(
+                    access.can_edit_site(s) for s, _ in _site_choices(access, access.can_edit_site)
+                )
+            )
             or (idea.site_id is not None and access.can_edit_site(idea.site_id)),
         },
         status=status,
