@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.http import Http404, HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from spreadscale.analytics import fidelity as frame
@@ -107,7 +107,7 @@ def create_assessment(request: HttpRequest, slug: str, body: AssessmentIn):
         ratings=[actions.RatingInput(r.component, r.rating, r.evidence) for r in body.ratings],
         note=body.note,
     )
-    return 201, _assessment_out(access, a)
+    return Status(201, _assessment_out(access, a))
 
 
 class AdaptationIn(Schema):
@@ -260,7 +260,7 @@ def create_adaptation(request: HttpRequest, slug: str, body: AdaptationIn):
     a = actions.create_adaptation(
         request.user, access.programme, site, data, components=components, measures=measures
     )
-    return 201, _adaptation_out(a)
+    return Status(201, _adaptation_out(a))
 
 
 @router.get("/programmes/{slug}/adaptations/{pk}", response=AdaptationDetailOut)
@@ -321,7 +321,7 @@ def adopt_adaptation(request: HttpRequest, slug: str, pk: int, body: AdoptIn):
     site = _site(access, body.site)
     access.require(access.can_edit_site(site.pk))
     copy = actions.adopt_adaptation(request.user, origin, site, date_effective=body.date_effective)
-    return 201, _adaptation_out(copy)
+    return Status(201, _adaptation_out(copy))
 
 
 class GateOut(Schema):
@@ -382,7 +382,7 @@ def create_gate(request: HttpRequest, slug: str, body: GateIn):
         role=body.role,
         description=body.description,
     )
-    return 201, _gate_out(g)
+    return Status(201, _gate_out(g))
 
 
 class GateResultOut(Schema):
@@ -435,10 +435,13 @@ def move_phase(request: HttpRequest, slug: str, code: str, body: PhaseMoveIn):
         overrides=body.overrides,
         expected_version=body.version,
     )
-    return 201, {
-        "site": site.code,
-        "from_phase": change.from_phase,
-        "to_phase": change.to_phase,
-        "effective_on": change.effective_on,
-        "overridden": unmet,
-    }
+    return Status(
+        201,
+        {
+            "site": site.code,
+            "from_phase": change.from_phase,
+            "to_phase": change.to_phase,
+            "effective_on": change.effective_on,
+            "overridden": unmet,
+        },
+    )

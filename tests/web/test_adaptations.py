@@ -1,0 +1,328 @@
+"""The adaptation log: quick entry, the full FRAME record, sharing and adopting, bad input."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from spreadscale.web.core import actions as core
+from spreadscale.web.core.models import Component, Event
+from spreadscale.web.fidelity import actions
+from spreadscale.web.fidelity.models import Adaptation
+from spreadscale.web.measurement.annotations import annotations_for
+from spreadscale.web.measurement.models import Measure
+from spreadscale.web.permissions import access_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _component(programme, name):
+    return Component.objects.get(intervention__programme=programme, name=name)
+
+
+def _essentials(**extra):
+    return {
+        "title": "Checklist on a tablet",
+        "date_effective": date(2025, 3, 1),
+        "when_phase": "implementation",
+        "planned": "planned_proactive",
+    } | extra
+
+
+def test_quick_entry_logs_an_adaptation_with_its_essentials_and_an_event(
+    client_for, site, programme
+):
+    unit = site("RA1-GICU")
+    form = _component(programme, "Insertion checklist format")
+    clabsi = Measure.objects.get(programme=programme, slug="clabsi-rate")
+    response = client_for("site_a").post(
+        "/p/clabsi/adaptations/new/",
+        {
+            "site": unit.pk,
+            "title": "Checklist on a tablet",
+            "date_effective": "2025-03-01",
+            "when_phase": "implementation",
+            "planned": "planned_reactive",
+            "components": [form.pk],
+            "content_types": ["packaging"],
+            "measures": [clabsi.pk],
+        },
+    )
+    assert response.status_code == 302
+    a = Adaptation.objects.get(title="Checklist on a tablet")
+    assert response["Location"] == f"/p/clabsi/adaptations/{a.pk}/"
+    assert a.site == unit and a.fidelity == "consistent"
+    assert a.fidelity_basis.startswith("Computed")
+    assert list(a.measures.all()) == [clabsi]
+    event = Event.objects.get(verb="adaptation.created", object_id=str(a.pk))
+    assert event.actor.username == "site" and event.site_id == unit.pk
+
+
+def test_quick_entry_without_the_essentials_names_each_missing_field(client_for, site):
+    response = client_for("site_a").post(
+        "/p/clabsi/adaptations/new/", {"site": site("RA1-GICU").pk, "title": ""}
+    )
+    assert response.status_code == 422
+    text = response.content.decode()
+    for label in ("What changed, in a line", "In use from", "When (FRAME)", "Planned or not"):
+        assert f"{label}: This field is required." in text
+    assert not Adaptation.objects.filter(title="").exists()
+
+
+def test_a_site_cannot_log_an_adaptation_for_a_site_it_does_not_work_at(client_for, site):
+    response = client_for("site_a").post(
+        "/p/clabsi/adaptations/new/",
+        {
+            "site": site("RB1-GICU").pk,
+            "title": "Not ours",
+            "date_effective": "2025-03-01",
+            "when_phase": "implementation",
+            "planned": "planned_reactive",
+        },
+    )
+    assert response.status_code == 422
+    assert not Adaptation.objects.filter(title="Not ours").exists()
+
+
+def test_the_full_record_computes_fidelity_inconsistency_from_the_core_function_it_cuts(
+    client_for, site, programme, user
+):
+    a = actions.create_adaptation(user("site_a"), programme, site("RA1-GICU"), _essentials())
+    review = _component(programme, "Daily review of line necessity")
+    response = client_for("site_a").post(
+        f"/p/clabsi/adaptations/{a.pk}/edit/",
+        {
+            "title": a.title,
+            "date_effective": "2025-03-01",
+            "when_phase": "implementation",
+            "planned": "unplanned_reactive",
+            "components": [review.pk],
+            "content_types": ["removing"],
+            "target": "intervention",
+            "decided_by": ["individual_practitioner", "intervention_team"],
+            "final_decider": "intervention_team",
+            "participants": "Night nurses and a patient partner",
+            "patients_involved": "on",
+            "what_modified": "context",
+            "context_aspects": ["personnel"],
+            "level": "clinic_unit",
+            "fidelity": "consistent",
+            "goals": ["feasibility"],
+            "reasons": ["organisation:workforce", "recipient:crisis"],
+            "permanence": "temporary",
+            "date_decided": "2025-02-20",
+            "date_ended": "2025-06-30",
+            "version": a.version,
+        },
+    )
+    assert response.status_code == 302
+    a.refresh_from_db()
+    # The team said "consistent", but removing a core function is computed as inconsistent.
+    assert a.fidelity == "inconsistent"
+    assert a.decided_by == ["individual_practitioner", "intervention_team"]
+    assert a.reasons == ["organisation:workforce", "recipient:crisis"]
+    assert a.context_aspects == ["personnel"] and a.patients_involved
+    assert a.version == 2
+    assert Event.objects.filter(verb="adaptation.updated", object_id=str(a.pk)).exists()
+    page = client_for("site_a").get(f"/p/clabsi/adaptations/{a.pk}/").content.decode()
+    assert "Organisation / setting: Workforce" in page and "Recipient: Crisis" in page
+
+
+def test_when_nothing_can_be_computed_the_teams_judgement_stands(site, programme, user):
+    a = actions.create_adaptation(
+        user("site_a"), programme, site("RA1-GICU"), _essentials(fidelity="consistent")
+    )
+    assert a.fidelity == "consistent"
+    assert a.fidelity_basis.startswith("The team's judgement")
+
+
+def test_an_adaptation_ending_before_it_starts_is_refused(site, programme, user):
+    with pytest.raises(ValidationError) as exc:
+        actions.create_adaptation(
+            user("site_a"), programme, site("RA1-GICU"), _essentials(date_ended=date(2025, 1, 1))
+        )
+    assert "before it takes effect" in exc.value.message_dict["date_ended"][0]
+
+
+def test_an_adaptation_touching_another_programmes_intervention_is_refused(site, programme, user):
+    lead = user("lead")
+    other = core.create_programme(lead, name="Falls", slug="falls")
+    intervention = core.create_intervention(lead, other, name="Falls bundle")
+    foreign = core.add_component(
+        lead, intervention, name="Lying and standing BP", kind=Component.Kind.CORE_FUNCTION
+    )
+    before = Adaptation.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        actions.create_adaptation(
+            lead, programme, site("RA1-GICU"), _essentials(), components=[foreign]
+        )
+    assert "another programme" in exc.value.message_dict["components"][0]
+    assert Adaptation.objects.count() == before
+
+
+def test_unknown_frame_values_are_refused_by_field(site, programme, user):
+    with pytest.raises(ValidationError) as exc:
+        actions.create_adaptation(
+            user("site_a"),
+            programme,
+            site("RA1-GICU"),
+            _essentials(planned="whenever", content_types=["tinkering"], reasons=["weather"]),
+        )
+    errors = exc.value.message_dict
+    assert set(errors) >= {"planned", "content_types", "reasons"}
+
+
+def test_a_strategy_adaptation_uses_frame_is_and_must_name_the_strategy(site, programme, user):
+    with pytest.raises(ValidationError) as exc:
+        actions.create_adaptation(
+            user("lead"),
+            programme,
+            site("RA1-GICU"),
+            _essentials(target="strategy", what_modified="evaluation"),
+        )
+    assert "strategy" in exc.value.message_dict
+    a = actions.create_adaptation(
+        user("lead"),
+        programme,
+        site("RA1-GICU"),
+        _essentials(
+            target="strategy",
+            strategy="Audit and provide feedback",
+            what_modified="evaluation",
+            goals=["adoption"],
+        ),
+    )
+    assert a.is_strategy and a.what_modified == "evaluation"
+    with pytest.raises(ValidationError) as exc:
+        actions.create_adaptation(
+            user("lead"), programme, site("RA1-GICU"), _essentials(what_modified="evaluation")
+        )
+    assert "what_modified" in exc.value.message_dict
+
+
+def test_a_shared_adaptation_is_adopted_by_another_site_keeping_its_origin(
+    client_for, site, programme, user
+):
+    origin = actions.create_adaptation(user("site_a"), programme, site("RA1-GICU"), _essentials())
+    client = client_for("site_a")
+    assert client.post(f"/p/clabsi/adaptations/{origin.pk}/publish/").status_code == 302
+    origin.refresh_from_db()
+    assert origin.published
+    response = client_for("site_b").post(
+        f"/p/clabsi/adaptations/{origin.pk}/adopt/",
+        {"site": site("RB1-GICU").pk, "date_effective": "2025-05-01"},
+    )
+    copy = Adaptation.objects.get(origin=origin)
+    assert response["Location"] == f"/p/clabsi/adaptations/{copy.pk}/"
+    assert copy.site.code == "RB1-GICU" and copy.title == origin.title
+    assert copy.date_effective == date(2025, 5, 1)
+    assert Event.objects.filter(verb="adaptation.published", object_id=str(origin.pk)).exists()
+    page = client_for("site_b").get(f"/p/clabsi/adaptations/{origin.pk}/").content.decode()
+    assert f'href="/p/clabsi/adaptations/{copy.pk}/">Eastleigh Vale General ICU</a>' in page
+
+
+def test_an_unshared_adaptation_cannot_be_adopted(site, programme, user):
+    origin = actions.create_adaptation(user("site_a"), programme, site("RA1-GICU"), _essentials())
+    with pytest.raises(ValidationError):
+        actions.adopt_adaptation(
+            user("lead"), origin, site("RB1-GICU"), date_effective=date(2025, 5, 1)
+        )
+
+
+def test_patient_partners_read_shared_adaptations_but_not_other_sites_private_ones(
+    client_for, site, programme, user
+):
+    private = actions.create_adaptation(
+        user("site_b"), programme, site("RB1-GICU"), _essentials(title="Private to RB1")
+    )
+    shared = actions.create_adaptation(
+        user("site_b"), programme, site("RB1-GICU"), _essentials(title="Shared by RB1")
+    )
+    actions.publish_adaptation(user("site_b"), shared)
+    patient = client_for("patient")
+    assert patient.get(f"/p/clabsi/adaptations/{shared.pk}/").status_code == 200
+    assert patient.get(f"/p/clabsi/adaptations/{private.pk}/").status_code == 404
+    listing = patient.get("/p/clabsi/adaptations/").content.decode()
+    assert "Shared by RB1" in listing and "Private to RB1" not in listing
+    # Reading is not changing.
+    assert patient.post(f"/p/clabsi/adaptations/{shared.pk}/edit/", {}).status_code == 403
+
+
+def test_adaptations_are_annotations_on_the_charts_of_the_sites_that_may_be_read(
+    site, programme, user
+):
+    a = actions.create_adaptation(
+        user("site_b"), programme, site("RB1-GICU"), _essentials(title="Annotated")
+    )
+    measure = Measure.objects.get(programme=programme, slug="clabsi-rate")
+    unit = site("RB1-GICU")
+    lead_notes = annotations_for(access_for(user("lead"), programme), measure, [unit.pk])
+    mine = [n for n in lead_notes if n.kind == "adaptation" and n.label == "Annotated"]
+    assert len(mine) == 1 and mine[0].on == a.date_effective
+    assert mine[0].url == f"/p/clabsi/adaptations/{a.pk}/"
+    patient_notes = annotations_for(access_for(user("patient"), programme), measure, [unit.pk])
+    assert not [n for n in patient_notes if n.label == "Annotated"]
+
+
+def test_the_adaptation_page_shows_before_and_after_evidence_as_association(client_for, programme):
+    a = Adaptation.objects.get(
+        programme=programme, origin=None, title__startswith="Insertion checklist"
+    )
+    page = client_for("lead").get(f"/p/clabsi/adaptations/{a.pk}/").content.decode()
+    assert "Association, not proof." in page
+    assert "Centre line" in page
+    assert page.count('class="evidence card"') == a.measures.count()
+
+
+def test_a_stale_edit_is_refused_with_a_message(client_for, site, programme, user):
+    a = actions.create_adaptation(user("site_a"), programme, site("RA1-GICU"), _essentials())
+    actions.update_adaptation(
+        user("site_a"),
+        a,
+        {"title": "Changed by a colleague"},
+        components=[],
+        measures=[],
+        expected_version=1,
+    )
+    response = client_for("site_a").post(
+        f"/p/clabsi/adaptations/{a.pk}/edit/",
+        {
+            "title": "Mine",
+            "date_effective": "2025-03-01",
+            "when_phase": "implementation",
+            "planned": "planned_reactive",
+            "target": "intervention",
+            "fidelity": "unknown",
+            "version": 1,
+        },
+    )
+    assert response.status_code == 422
+    assert "changed by someone else" in response.content.decode()
+    a.refresh_from_db()
+    assert a.title == "Changed by a colleague"
+
+
+def test_a_component_with_adaptations_cannot_be_deleted_only_retired(site, programme, user):
+    form = _component(programme, "Insertion cart or kit")
+    actions.create_adaptation(
+        user("site_a"), programme, site("RA1-GICU"), _essentials(), components=[form]
+    )
+    with pytest.raises(ValidationError) as exc:
+        actions.delete_component(user("lead"), form)
+    assert "retire it instead" in exc.value.message_dict["component"][0]
+    actions.retire_component(user("lead"), form)
+    form.refresh_from_db()
+    assert form.retired
+
+
+def test_a_component_nothing_refers_to_can_be_deleted(programme, user):
+    intervention = programme.interventions.first()
+    spare = core.add_component(
+        user("lead"), intervention, name="Spare", kind=Component.Kind.ADAPTABLE_FORM
+    )
+    pk = spare.pk
+    actions.delete_component(user("lead"), spare)
+    assert not Component.objects.filter(pk=pk).exists()
+    assert Event.objects.filter(verb="component.deleted", object_id=str(pk)).exists()
