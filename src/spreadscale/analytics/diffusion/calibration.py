@@ -113,7 +113,13 @@ def curve_from_steps(steps: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def summary_statistics(curve: np.ndarray, checkpoints: Sequence[int]) -> np.ndarray:
-    """ABC summary: the cumulative adoption share at each checkpoint step."""
+    """ABC summary: the cumulative adoption share at each checkpoint step.
+
+    Examples
+    --------
+    >>> summary_statistics(np.array([0.0, 0.1, 0.3, 0.6]), [1, 3]).tolist()
+    [0.1, 0.6]
+    """
     return np.asarray(curve)[list(checkpoints)]
 
 

@@ -142,7 +142,14 @@ def _eligible(rule: Eligibility, net: SiteNetwork) -> np.ndarray:
 
 
 def resolve_seed(seed: Any) -> int:
-    """Base seed per networkx's ``seed=`` convention: an int, a numpy Generator or None (random)."""
+    """Base seed per networkx's ``seed=`` convention: an int, a numpy Generator or None (random).
+
+    Examples
+    --------
+    >>> resolve_seed(7), resolve_seed(np.random.default_rng(1)) == resolve_seed(
+    ...     np.random.default_rng(1))
+    (7, True)
+    """
     if seed is None:
         entropy: Any = np.random.SeedSequence().entropy
         return int(entropy) % (2**63)
@@ -160,13 +167,29 @@ def run_generators(base_seed: int, first_run: int, n_runs: int) -> list[np.rando
 
     A batch is seeded with ``SeedSequence([base_seed, first_run])`` for each of its runs in
     turn, i.e. with blocks of one run, so results cannot depend on how runs are batched.
+
+    Examples
+    --------
+    >>> a = run_generators(1, 0, 3)[2].random()
+    >>> b = run_generators(1, 2, 1)[0].random()
+    >>> a == b
+    True
     """
     return [np.random.Generator(np.random.PCG64(np.random.SeedSequence([base_seed, r])))
             for r in range(first_run, first_run + n_runs)]
 
 
 def run_batch(model: Model, base_seed: int, first_run: int, n_runs: int) -> BatchOutput:
-    """Simulate runs ``first_run .. first_run + n_runs − 1``; the unit of work for executors."""
+    """Simulate runs ``first_run .. first_run + n_runs − 1``; the unit of work for executors.
+
+    Examples
+    --------
+    >>> m = compile_model(Scenario.from_dict({"horizon": 4, "initial": {"count": 1},
+    ...     "network": {"generator": "complete", "n": 20}, "contagion": {"q": 1.0}}))
+    >>> out = run_batch(m, 1, 0, 3)
+    >>> out.curves["adoption"].shape
+    (5, 3)
+    """
     return _Kernel(model, base_seed, first_run, n_runs).run()
 
 
@@ -524,12 +547,12 @@ def _draw_thresholds(th: Any, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.maximum(rng.normal(th.mean, th.sd, n), 0).astype(np.float32)
 
 
-def batches(runs: int, batch_size: int) -> list[tuple[int, int]]:
+def _batches(runs: int, batch_size: int) -> list[tuple[int, int]]:
     """(first_run, n_runs) pairs covering ``runs`` runs."""
     return [(r, min(batch_size, runs - r)) for r in range(0, runs, batch_size)]
 
 
-def default_batch_size(n: int, runs: int, workers: int = 1) -> int:
+def _default_batch_size(n: int, runs: int, workers: int = 1) -> int:
     """Runs per batch: enough work per task, and state arrays of a few tens of MB at most."""
     by_memory = max(1, 2_000_000 // max(n, 1))
     return max(1, min(by_memory, math.ceil(runs / max(workers, 1))))
@@ -580,15 +603,27 @@ def simulate(scenario: Scenario, network: SiteNetwork | None = None, *, runs: in
 def run_model(model: Model, *, runs: int | None = None, seed: Any = None,
               executor: Executor | None = None, batch_size: int | None = None,
               progress: Callable[[int], None] | None = None) -> SimulationResult:
-    """Run a compiled model (reuse one :class:`Model` when simulating it many times)."""
+    """Run a compiled model (reuse one :class:`Model` when simulating it many times).
+
+    Same parameters as :func:`simulate`.
+
+    Examples
+    --------
+    >>> m = compile_model(Scenario.from_dict({"horizon": 4, "initial": {"count": 1},
+    ...     "network": {"generator": "complete", "n": 20}, "contagion": {"q": 1.0}}))
+    >>> a = run_model(m, runs=6, seed=3, batch_size=4)
+    >>> b = run_model(m, runs=6, seed=3, batch_size=1)
+    >>> bool((a.curves["adoption"] == b.curves["adoption"]).all())
+    True
+    """
     s = model.scenario
     runs = s.runs if runs is None else runs
     if runs < 1:
         raise ScenarioError(f"runs must be at least 1, got {runs}")
     base = resolve_seed(s.seed if seed is None else seed)
     workers = getattr(executor, "_max_workers", None) or (os.cpu_count() or 1 if executor else 1)
-    size = batch_size or default_batch_size(model.n, runs, workers)
-    plan = batches(runs, size)
+    size = batch_size or _default_batch_size(model.n, runs, workers)
+    plan = _batches(runs, size)
     outputs: list[BatchOutput | None] = [None] * len(plan)
     if executor is None:
         for i, (first, k) in enumerate(plan):

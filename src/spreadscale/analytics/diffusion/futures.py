@@ -60,7 +60,7 @@ class Comparison:
 
 
 def compare_futures(scenarios: Mapping[str, Scenario], network: SiteNetwork | None = None, *,
-                    runs: int = 100, seed: Any = 0, baseline: str | None = None,
+                    runs: int = 100, seed: Any = None, baseline: str | None = None,
                     executor: Executor | None = None) -> Comparison:
     """Simulate several scenarios on the same network and the same seeds.
 
@@ -98,7 +98,7 @@ class SeedRanking:
 
 
 def rank_seed_sites(scenario: Scenario, network: SiteNetwork | None = None, *, k: int = 5,
-                    candidates: Sequence[str] | None = None, runs: int = 50, seed: Any = 0,
+                    candidates: Sequence[str] | None = None, runs: int = 50, seed: Any = None,
                     metric: str = "ever_adopted", executor: Executor | None = None) -> SeedRanking:
     """Rank candidate seed sites by greedy marginal gain in the expected ``metric`` at the horizon.
 

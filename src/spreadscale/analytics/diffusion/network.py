@@ -304,7 +304,13 @@ def _assemble(ids: list[str], edges: list[tuple[int, int, str, float]],
 
 def load_network(spec: NetworkSpec, override: str | Path | None = None,
                  sites: str | Path | None = None) -> SiteNetwork:
-    """The network for a scenario: ``override`` (CLI ``--network``) or the scenario's files/generator."""
+    """The network for a scenario: ``override`` (CLI ``--network``) or the scenario's files/generator.
+
+    Examples
+    --------
+    >>> load_network(NetworkSpec(generator="complete", n=5)).complete
+    True
+    """
     if override is not None:
         return read_network_csv(override, sites or (spec.sites or None))
     if spec.edges:

@@ -114,7 +114,21 @@ def _quiet() -> Iterator[None]:
 
 @dataclass
 class SimulationResult:
-    """An ensemble's outputs. ``curves[name]`` is (steps, runs); ``runs[name]`` is (runs,)."""
+    """An ensemble's outputs. ``curves[name]`` is (steps, runs); ``runs[name]`` is (runs,).
+
+    Examples
+    --------
+    >>> from spreadscale.analytics.diffusion import Scenario, simulate
+    >>> res = simulate(Scenario.from_dict({"horizon": 5, "initial": {"count": 2},
+    ...     "network": {"generator": "complete", "n": 50}, "contagion": {"q": 0.8}}),
+    ...     runs=10, seed=4)
+    >>> sorted(res.bands())
+    ['mean', 'p25', 'p5', 'p50', 'p75', 'p95']
+    >>> res.to_csv(table="curves").splitlines()[1].split(",")[:3]
+    ['0', '0.0', '0.04']
+    >>> res.to_dict()["metadata"]["runs"]
+    10
+    """
 
     metadata: dict[str, Any]
     curves: dict[str, np.ndarray]
