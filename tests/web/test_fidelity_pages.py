@@ -1,0 +1,200 @@
+"""The cross-site fidelity view, the adaptation list and the site panel; the adaptation API."""
+
+from __future__ import annotations
+
+import pytest
+
+from spreadscale.web.core.models import Site
+from spreadscale.web.fidelity import actions
+from spreadscale.web.fidelity.models import Adaptation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_cross_site_view_shows_functions_kept_adapted_or_lost_beside_outcome_status(
+    client_for,
+):
+    page = client_for("lead").get("/p/clabsi/fidelity/").content.decode()
+    assert "Sites × core functions" in page
+    assert page.count('<th scope="row"><a href="/p/clabsi/sites/') == 24
+    for cell in ('class="cell-kept"', 'class="cell-adapted"', 'class="cell-lost"'):
+        assert cell in page
+    assert 'class="variation-icon variation-' in page
+    # The demo's fidelity-inconsistent adaptation is counted on its site's row.
+    assert "fidelity=inconsistent" in page
+    assert "Fidelity-inconsistent (core changed)" in page
+    assert "not proof of cause" in page
+
+
+def test_the_demo_adaptation_that_preceded_an_improvement_is_counted_as_improved(client_for):
+    page = client_for("evaluator").get("/p/clabsi/fidelity/").content.decode()
+    row = page.split("Packaging or materials changes</th>")[1].split("</tr>")[0]
+    cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
+    adaptations, sites, improved = cells
+    assert int(adaptations) >= 2
+    assert improved.startswith(adaptations + " of ")
+
+
+def test_a_site_team_sees_only_its_own_sites_data_in_the_cross_site_view(client_for):
+    page = client_for("site_a").get("/p/clabsi/fidelity/").content.decode()
+    assert page.count("Only the people working with this site see its data.") == 23
+
+
+@pytest.mark.parametrize("url", ["/p/clabsi/fidelity/", "/p/clabsi/adaptations/"])
+def test_list_pages_use_a_fixed_number_of_queries(
+    client_for, django_assert_max_num_queries, url, programme, user
+):
+    client = client_for("lead")
+    client.get(url)  # warm caches such as the content types
+    with django_assert_max_num_queries(30):
+        assert client.get(url).status_code == 200
+    # Twelve more adaptations and assessments must not add queries.
+    unit = Site.objects.get(code="RA4-GICU")
+    for i in range(12):
+        actions.create_adaptation(
+            user("lead"),
+            programme,
+            unit,
+            {
+                "title": f"Extra {i}",
+                "date_effective": "2025-01-01",
+                "when_phase": "implementation",
+                "planned": "planned_reactive",
+            },
+        )
+    with django_assert_max_num_queries(30):
+        assert client.get(url).status_code == 200
+
+
+def test_the_site_page_panel_uses_a_fixed_number_of_queries(
+    client_for, django_assert_max_num_queries, site
+):
+    client = client_for("lead")
+    url = f"/p/clabsi/sites/{site('RA1-GICU').pk}/"
+    client.get(url)
+    with django_assert_max_num_queries(40):
+        page = client.get(url).content.decode()
+    assert "Fidelity, adaptations and stage gates" in page
+    assert "Move phase through the stage gates" in page
+
+
+def test_the_site_panel_offers_no_forms_to_readers(client_for, site):
+    page = client_for("patient").get(f"/p/clabsi/sites/{site('RA1-GICU').pk}/").content.decode()
+    assert "Fidelity, adaptations and stage gates" in page
+    assert "Move phase through the stage gates" not in page
+    assert "Log an adaptation" not in page
+
+
+@pytest.mark.parametrize(
+    "persona", ["lead", "facilitator", "site_a", "member_a", "patient", "evaluator", "viewer"]
+)
+def test_every_member_reaches_the_fidelity_pages(client_for, persona):
+    client = client_for(persona)
+    for url in ("/p/clabsi/fidelity/", "/p/clabsi/adaptations/", "/p/clabsi/stage-gates/"):
+        assert client.get(url).status_code == 200
+
+
+def test_outsiders_get_not_found(client_for, programme):
+    a = Adaptation.objects.filter(programme=programme, published=True).first()
+    client = client_for("outsider")
+    for url in ("/p/clabsi/fidelity/", "/p/clabsi/adaptations/", f"/p/clabsi/adaptations/{a.pk}/"):
+        assert client.get(url).status_code == 404
+    assert client.get("/api/programmes/clabsi/adaptations").status_code == 404
+
+
+def test_the_api_logs_an_adaptation_and_returns_its_evidence(client_for, programme):
+    client = client_for("site_a")
+    response = client.post(
+        "/api/programmes/clabsi/adaptations",
+        {
+            "site": "RA1-GICU",
+            "title": "Chlorhexidine wipes instead of swabs",
+            "date_effective": "2024-09-01",
+            "when_phase": "implementation",
+            "planned": "planned_reactive",
+            "components": [
+                programme.interventions.first()
+                .components.get(name="Chlorhexidine skin antisepsis")
+                .pk
+            ],
+            "content_types": ["substituting"],
+            "measures": ["clabsi-rate"],
+            "reasons": ["organisation:resources"],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["fidelity"] == "inconsistent" and body["measures"] == ["clabsi-rate"]
+    detail = client.get(f"/api/programmes/clabsi/adaptations/{body['id']}").json()
+    [ev] = detail["evidence"]
+    assert ev["measure"] == "clabsi-rate" and ev["enough"] is True
+    assert ev["caveat"] == "Association in time, not proof of cause."
+    assert ev["before_cl"] is not None and ev["after_cl"] is not None
+
+
+def test_the_api_refuses_bad_adaptations_naming_the_field(client_for):
+    response = client_for("site_a").post(
+        "/api/programmes/clabsi/adaptations",
+        {
+            "site": "RA1-GICU",
+            "title": "Backwards",
+            "date_effective": "2025-05-01",
+            "date_ended": "2025-04-01",
+            "when_phase": "implementation",
+            "planned": "planned_reactive",
+            "measures": ["no-such-measure"],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"measures"}
+    response = client_for("site_a").post(
+        "/api/programmes/clabsi/adaptations",
+        {
+            "site": "RA1-GICU",
+            "title": "Backwards",
+            "date_effective": "2025-05-01",
+            "date_ended": "2025-04-01",
+            "when_phase": "implementation",
+            "planned": "planned_reactive",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "date_ended"
+
+
+def test_the_api_publishes_and_another_site_adopts(client_for):
+    created = (
+        client_for("site_a")
+        .post(
+            "/api/programmes/clabsi/adaptations",
+            {
+                "site": "RA1-GICU",
+                "title": "Line cart restocked by pharmacy",
+                "date_effective": "2025-02-01",
+                "when_phase": "implementation",
+                "planned": "planned_proactive",
+            },
+            content_type="application/json",
+        )
+        .json()
+    )
+    site_b = client_for("site_b")
+    assert site_b.get(f"/api/programmes/clabsi/adaptations/{created['id']}").status_code == 404
+    published = client_for("site_a").post(
+        f"/api/programmes/clabsi/adaptations/{created['id']}/publish"
+    )
+    assert published.json()["published"] is True
+    adopted = site_b.post(
+        f"/api/programmes/clabsi/adaptations/{created['id']}/adopt",
+        {"site": "RB1-GICU", "date_effective": "2025-06-01"},
+        content_type="application/json",
+    )
+    assert adopted.status_code == 201
+    assert adopted.json()["origin"] == created["id"] and adopted.json()["site"] == "RB1-GICU"
+    # A patient partner of RA1 sees the shared original but not RB1's private copy.
+    patient = client_for("patient").get("/api/programmes/clabsi/adaptations").json()
+    ids = {a["id"] for a in patient}
+    assert created["id"] in ids and adopted.json()["id"] not in ids
