@@ -193,3 +193,14 @@ def test_it_finds_a_non_numeric_value_deep_in_a_large_file(tmp_path: Path) -> No
     rows = [(i, i % 7) for i in range(1, 200_000)] + [(200_000, "oops"), (200_001, "")]
     path = write(tmp_path / "d.csv", "x,y", rows)
     assert_clean_error(*run(path, "--chart", "i", "--x", "x", "--y", "y"), "row 200000", "'y'")
+
+
+def test_labels_with_commas_are_quoted(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text('ward,x,y\n"Ward 1, North",1,3\n"Ward 1, North",2,4\n"Ward 1, North",3,5\n')
+    code, out = run(str(path), "--chart", "i", "--x", "x", "--y", "y", "--by", "ward",
+                    "--points", str(tmp_path / "p.csv"))
+    assert code == 0, out
+    _, points = read_csv(tmp_path / "p.csv")
+    assert [p["by"] for p in points] == ["Ward 1, North"] * 3
+    assert float(points[0]["cl"]) == 4.0
