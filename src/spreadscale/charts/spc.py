@@ -59,7 +59,10 @@ def spc_spec(
     if y_domain is not None:
         y_scale = {"domain": list(y_domain), "zero": False, "nice": True}
     y = {"field": "y", "type": "quantitative", "title": y_title, "scale": y_scale}
-    limit_line = {"mark": {"type": "line", "strokeDash": [4, 3], "color": "#a33"}}
+    # step lines: p/u limits change with each point's denominator
+    limit_line = {
+        "mark": {"type": "line", "interpolate": "step", "strokeDash": [4, 3], "color": "#a33"}
+    }
     layers: list[dict[str, Any]] = [
         {
             "mark": {"type": "line", "color": "#555", "strokeWidth": 1.5},
@@ -70,11 +73,20 @@ def spc_spec(
             "encoding": {
                 "x": x,
                 "y": {"field": "cl", "type": "quantitative"},
-                "detail": {"field": "part"},
+                "detail": {"field": "part", "type": "nominal"},
             },
         },
-        {**limit_line, "encoding": {"x": x, "y": {"field": "ucl"}, "detail": {"field": "part"}}},
-        {**limit_line, "encoding": {"x": x, "y": {"field": "lcl"}, "detail": {"field": "part"}}},
+        *(
+            {
+                **limit_line,
+                "encoding": {
+                    "x": x,
+                    "y": {"field": name, "type": "quantitative"},
+                    "detail": {"field": "part", "type": "nominal"},
+                },
+            }
+            for name in ("ucl", "lcl")
+        ),
         {
             "mark": {"type": "point", "filled": True, "size": 45},
             "encoding": {

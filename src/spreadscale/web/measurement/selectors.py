@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -198,7 +198,7 @@ def _fill(
         }
     for p in result.proposals:
         sc = sites.get(p["group"])
-        on = p["x"]
+        on = p["x"].date() if isinstance(p["x"], datetime) else p["x"]
         if sc is None or on in dismissed.get(p["group"], set()):
             continue
         sc.proposal = {**p, "on": on, "cl": _scaled(p["cl"], scale)}
