@@ -117,11 +117,12 @@ def _report(spec: Scenario, result: SimulationResult, *, to_stderr: bool) -> Non
     ]
     mid = spec.horizon // 2
     lines.append(f"mean adoption at step {mid}: {result.mean_adoption[mid]:.4f}")
-    for key, value in summary.items():
-        if key.startswith("time_to_") and value["share_reached"]:
+    for level in spec.outputs.coverage_levels:
+        value = summary[f"time_to_{level * 100:g}pct"]
+        if value["share_reached"]:
             median = value["p50"]
-            shown = "not reached in most runs" if median is None else f"median {median:g} {unit}"
-            lines.append(f"{key.replace('_', ' ')}: {shown} "
+            shown = "not reached in most runs" if median is None else f"median {median:g} {unit}s"
+            lines.append(f"time to {level:.0%} coverage: {shown} "
                          f"(reached in {value['share_reached']:.0%} of runs)")
     if spec.push:
         lines.append(f"facilitator hours: {summary['facilitator_hours']['mean']:.0f}; "

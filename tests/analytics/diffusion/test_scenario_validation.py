@@ -47,10 +47,15 @@ def test_it_names_the_wave_in_a_list_of_waves():
 def test_it_rejects_a_wave_larger_than_the_eligible_sites():
     s = Scenario.from_dict({"network": {"generator": "layered", "n": 30, "regions": 3},
                             "push": {"waves": [{"size": 5, "eligible": {"region": ["A"]}},
-                                               {"size": 11, "eligible": {"region": ["A"]}}]}})
+                                               {"size": 11, "eligible": {"region": ["A"]}},
+                                               {"size": 6, "eligible": {"region": ["A"]}}]}})
     with pytest.raises(ScenarioError) as err:
         compile_model(s)
-    assert err.value.problems == ["push.waves[1].size: 11 sites wanted but only 10 eligible"]
+    assert err.value.problems == [
+        "push.waves[1].size: 11 sites wanted but only 10 eligible",
+        "push.waves[2].size: 6 sites wanted but only 0 of the 10 eligible are left by earlier "
+        "waves",
+    ]
 
 
 def test_it_rejects_wrong_types_and_choices():

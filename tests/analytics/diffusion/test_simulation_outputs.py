@@ -8,6 +8,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spreadscale.analytics.diffusion import Scenario, layered_network, simulate
 
@@ -105,3 +107,22 @@ def test_a_scenario_where_nobody_adopts_summarises_without_warnings():
     data = json.loads(res.to_json())
     assert data["summary"]["mean_adoption_step"]["mean"] is None
     assert data["summary"]["time_to_10pct"]["share_reached"] == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(q=st.floats(0, 2), p=st.floats(0, 0.2), discontinuance=st.floats(0, 0.5),
+       readoption=st.floats(0, 2), waves=st.integers(0, 10), seed=st.integers(0, 2**32))
+def test_curves_stay_consistent_whatever_the_parameters(q, p, discontinuance, readoption, waves,
+                                                        seed):
+    s = Scenario.from_dict({
+        "horizon": 8, "initial": {"count": 2},
+        "push": {"waves": [{"step": 1, "size": waves}]},
+        "adaptation": {"probability": 0.5, "fidelity_drift": 0.1},
+        "contagion": {"p": p, "q": q, "discontinuance": discontinuance, "readoption": readoption}})
+    res = simulate(s, layered_network(30, seed=1), runs=3, seed=seed)
+    c = res.curves
+    assert np.all((c["adoption"] >= 0) & (c["adoption"] <= 1))
+    assert np.all(np.diff(c["ever"], axis=0) >= 0)  # ever adopted never shrinks
+    assert np.all(c["adoption"] + c["abandoned"] <= c["ever"] + 1e-9)
+    assert np.all(c["effective"] <= c["adoption"] + 1e-9)
+    assert np.all(res.runs["sustained"] <= res.runs["ever_adopted"])

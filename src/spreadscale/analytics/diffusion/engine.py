@@ -93,9 +93,16 @@ def compile_model(scenario: Scenario, network: SiteNetwork | None = None) -> Mod
     if scenario.push:
         for i, wave in enumerate(scenario.push.waves):
             eligible = np.flatnonzero(_eligible(wave.eligible, net))
+            # earlier waves drawing from the very same sites use them up (partial overlaps are
+            # clipped at run time: whether they collide depends on the random draw)
+            taken = sum(size for _, size, other, _ in waves if np.array_equal(other, eligible))
             if wave.size > len(eligible):
                 problems.append(f"push.waves[{i}].size: {wave.size} sites wanted but only "
                                 f"{len(eligible)} eligible")
+            elif wave.size > len(eligible) - taken:
+                problems.append(f"push.waves[{i}].size: {wave.size} sites wanted but only "
+                                f"{max(len(eligible) - taken, 0)} of the {len(eligible)} eligible "
+                                "are left by earlier waves")
             if wave.step > scenario.horizon:
                 problems.append(f"push.waves[{i}].step: {wave.step} is after the horizon "
                                 f"({scenario.horizon})")
