@@ -131,7 +131,12 @@ def _x_values(table: pa.Table, col: str) -> tuple[np.ndarray, pa.Array]:
                 break
             except pa.ArrowInvalid:
                 continue
-    if pa.types.is_date(arr.type) or pa.types.is_timestamp(arr.type):
+    if pa.types.is_timestamp(arr.type) and pc.all(pc.equal(
+            arr.cast(pa.date32()).cast(arr.type), arr)).as_py() is not False:
+        arr = arr.cast(pa.date32())  # whole days: keep dates, so evidence reads 2024-01-13
+    if pa.types.is_date(arr.type):
+        return arr.cast(pa.date32()).to_numpy(zero_copy_only=False), text
+    if pa.types.is_timestamp(arr.type):
         return arr.cast(pa.timestamp("s")).to_numpy(zero_copy_only=False), text
     if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
         return arr.cast(pa.float64()).to_numpy(zero_copy_only=False), text

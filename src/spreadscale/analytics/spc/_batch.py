@@ -55,7 +55,10 @@ class SpcResult:
     @staticmethod
     def _py(v: Any) -> Any:
         if isinstance(v, np.datetime64):  # ns values would become ints in .item()
-            return None if np.isnat(v) else v.astype("datetime64[us]").item()
+            if np.isnat(v):
+                return None
+            coarse = np.datetime_data(v.dtype)[0] in ("Y", "M", "W", "D")
+            return v.astype("datetime64[D]" if coarse else "datetime64[us]").item()
         if isinstance(v, np.generic):
             v = v.item()
         if isinstance(v, float) and v != v:
@@ -655,6 +658,6 @@ def _proposals(sig: Any, seg_first: np.ndarray, x_pt: np.ndarray, lim: Any, labe
         prop_x[sg] = x_pt[a]
         prop_row[sg] = row_pt[a]
         prop_ev[sg] = (f"{ev['rule']}: {ev['n_points']} points {side} the centre line "
-                       f"{ev['cl']:.6g} (limit {ev['threshold']}) from {ev['x_start']} to "
+                       f"{ev['cl']:.6g} (signal from {ev['threshold']}) from {ev['x_start']} to "
                        f"{ev['x_end']}; run mean {ev['run_mean']:.6g}")
     return prop_x, prop_ev, prop_row, proposals
