@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import pytest
 
-from spreadscale.analytics.diffusion import Scenario, load_scenario, simulate
+from spreadscale.analytics.diffusion import Scenario, from_networkx, load_scenario, simulate
 from spreadscale.analytics.diffusion.network import generate
 from spreadscale.analytics.diffusion.scenario import NetworkSpec
 
@@ -50,3 +51,12 @@ def test_complex_contagion_needs_two_adopting_contacts():
     assert simulate(s, runs=3, seed=1).mean_adoption[-1] == pytest.approx(2 / 50)
     s.initial.sites = ["10", "12"]  # site 11 now sees two adopters and adopts
     assert simulate(s, runs=3, seed=1).mean_adoption[-1] == pytest.approx(3 / 50)
+
+
+def test_isolated_sites_never_adopt_by_threshold_even_at_zero():
+    g = nx.Graph([(0, 1)])
+    g.add_node(2)  # isolated
+    s = Scenario.from_dict({"horizon": 3, "initial": {"sites": ["0"]},
+                            "contagion": {"threshold": {"distribution": "fixed", "value": 0.0}}})
+    res = simulate(s, from_networkx(g), runs=2, seed=1)
+    assert res.mean_adoption[-1] == pytest.approx(2 / 3)

@@ -235,9 +235,10 @@ class _Kernel:
                 self._draw_waves(enrol[:, j], rng)
         if thr is not None and c.threshold.kind == "fractional" and not model.complete:
             # compare weighted counts with θ·degree: no division per step
-            deg = np.divide(1.0, model.inv_degree, out=np.full(n, np.inf, np.float32),
-                            where=model.inv_degree > 0)
+            connected = model.inv_degree > 0
+            deg = np.divide(1.0, model.inv_degree, out=np.zeros(n, np.float32), where=connected)
             thr *= deg[:, None]
+            thr[~connected] = np.inf  # an isolated site has no share of adopting contacts
         self.thr: Any = thr
         self.clock: Any = clock
         self.clock_d: Any = clock_d
