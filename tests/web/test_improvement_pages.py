@@ -103,3 +103,10 @@ def test_the_progress_page_keeps_its_query_count_flat(client_for, django_assert_
     client = client_for("lead")
     with django_assert_max_num_queries(20):
         assert client.get(_url("progress_scores")).status_code == 200
+
+
+def test_the_package_page_shows_what_each_site_adapted_only_to_those_who_may_read_it(client_for):
+    url = _url("change_package") + "?q=checklist"
+    assert "adapted: Checklist" in client_for("lead").get(url).content.decode()
+    own_only = client_for("site_a").get(url).content.decode()
+    assert own_only.count("adapted: ") == 1  # RA1-GICU's own ramp adapted once
