@@ -216,3 +216,17 @@ def test_it_rejects_an_unknown_chart_and_profile() -> None:
         spc_batch([1, 2], chart="i", rules="z")
     with pytest.raises(SpcInputError, match="anhoej profile has no shift"):
         spc_batch([1, 2], chart="i", shift_length=6)
+
+
+def test_mdc_marks_trial_limits_below_thirteen_points_and_gives_the_close_band() -> None:
+    y = [1, 2, 1, 2, 10, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1]
+    assert spc(y[:12], chart="i", rules="mdc").summary["trial_limits"].tolist() == [True]
+    r = spc(y[:13], chart="i", rules="mdc")
+    assert r.summary["trial_limits"].tolist() == [False]
+    r = spc(y, chart="i", rules="mdc", freeze=12)
+    mr = np.abs(np.diff(y[:12]))
+    mr = mr[mr < 3.267 * mr.mean()].mean()
+    mean = np.mean(y[:12])
+    assert r.points["ucl"][0] == pytest.approx(mean + 2.66 * mr)
+    assert r.points["ucl_close"][0] == pytest.approx(mean + 2 / 3 * 2.66 * mr)
+    assert r.points["lcl_close"][0] == pytest.approx(mean - 2 / 3 * 2.66 * mr)
