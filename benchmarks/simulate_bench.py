@@ -26,16 +26,24 @@ def peak_rss_mb() -> tuple[float, float]:
     return own, children
 
 
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed[T](label: str, fn: Callable[[], T]) -> T:
-    start = time.perf_counter()
+    """Run fn, printing wall time and CPU time (CPU time is what other load cannot inflate)."""
+    start, cpu = time.perf_counter(), _cpu()
     out = fn()
-    print(f"{label}: {time.perf_counter() - start:.2f} s")
+    print(f"{label}: {time.perf_counter() - start:.2f} s wall, {_cpu() - cpu:.2f} s CPU")
     return out
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    print(f"cores available: {os.cpu_count()}")
+    print(f"cores available: {os.cpu_count()}; load average before start: "
+          f"{os.getloadavg()[0]:.2f}")
     reference = Scenario.from_toml(HERE / "scenarios" / "reference_threshold.toml")
     model = timed("reference: generate BA(10,000, 3) network and compile", lambda: compile_model(
         reference))
@@ -63,6 +71,7 @@ def main() -> None:
                     lambda: run_model(model, runs=1000, seed=1, executor=pool, batch_size=100))
     print(f"three logics (1,000 runs): adoption at week 104 = "
           f"{res.summary()['final_adoption']['mean']:.3f}")
+    print(f"load average now: {os.getloadavg()[0]:.2f}")
     own, child = peak_rss_mb()
     print(f"peak RSS: main process {own:.0f} MB, largest worker {child:.0f} MB")
 

@@ -55,6 +55,8 @@ def simulate(scenario: str, network_path: str | None, sites_path: str | None, ru
         spec = load_scenario(scenario)
         if network_path is not None and not Path(network_path).exists():
             raise ScenarioError(f"--network: {network_path}: no such file")
+        if sites_path is not None and network_path is None:
+            raise ScenarioError("--sites describes the sites of an edge list: give --network too")
         network = load_network(spec.network, network_path, sites_path)
         model = compile_model(spec, network)
     except ScenarioError as exc:
