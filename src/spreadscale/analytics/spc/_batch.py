@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._limits import compute_limits, seg_mean
+from ._limits import compute_limits, seg_mean, seg_sum
 from .profiles import PROFILES, RULE_CODES, RuleProfile
 from .rules import PART_CODES, evaluate
 
@@ -398,7 +398,7 @@ def spc_batch(
         base = pos_in_part <= int(freeze)
     if baseline_flag is not None:
         bf = any_(np.asarray(baseline_flag, dtype=bool)[order])
-        has = np.bincount(seg, weights=bf, minlength=n_seg) > 0
+        has = seg_sum(bf, seg_start_idx) > 0
         # A part without any flagged point keeps its default baseline.
         base = np.where(has[seg], base & bf, base)
     ex_pos = _positions(exclude)
@@ -470,12 +470,12 @@ def spc_batch(
     # --- summary per (group, part) ----------------------------------------------------
     seg_first = seg_start_idx
     seg_last = np.append(seg_start_idx[1:], P) - 1
-    n_obs = np.bincount(seg, weights=np.isfinite(lim.y), minlength=n_seg).astype(np.int64)
+    n_obs = seg_sum(np.isfinite(lim.y), seg_start_idx).astype(np.int64)
     allpts = np.ones(P, bool)
-    s_lcl = seg_mean(lim.lcl, allpts, seg, n_seg)
-    s_cl = seg_mean(lim.cl, allpts, seg, n_seg)
-    s_ucl = seg_mean(lim.ucl, allpts, seg, n_seg)
-    n_sigma = np.bincount(seg, weights=sigma_pt, minlength=n_seg).astype(np.int64)
+    s_lcl = seg_mean(lim.lcl, allpts, seg, n_seg, seg_start_idx)
+    s_cl = seg_mean(lim.cl, allpts, seg, n_seg, seg_start_idx)
+    s_ucl = seg_mean(lim.ucl, allpts, seg, n_seg, seg_start_idx)
+    n_sigma = seg_sum(sigma_pt, seg_start_idx).astype(np.int64)
     # Variation icon: the point type of the last point with data in the part.
     has_y = np.isfinite(lim.y)
     last_idx = np.maximum.accumulate(np.where(has_y, np.arange(P), -1))[seg_last]
@@ -509,7 +509,7 @@ def spc_batch(
         "runs_reasons": part_reasons,
         "x_first": x_pt[seg_first],
         "x_last": x_pt[seg_last],
-        "trial_limits": (np.bincount(seg, weights=base & include & has_y, minlength=n_seg)
+        "trial_limits": (seg_sum(base & include & has_y, seg_start_idx)
                          < int(profile.params.get("trial_limits_below", 0))),
     }
     return SpcResult(chart=chart, profile=profile, improvement=improvement, points=points,
@@ -637,8 +637,12 @@ def _proposals(sig: Any, seg_first: np.ndarray, x_pt: np.ndarray, lim: Any, labe
     ks = np.flatnonzero(keep)
     last = np.flatnonzero(np.append(s_seg[ks][1:] != s_seg[ks][:-1], True))
     sel = ks[last]  # the latest qualifying run in each segment (runs sorted by start)
+    a_all, b_all = sig.shift_start[sel], sig.shift_end[sel]
+    cs = np.concatenate(([0.0], np.cumsum(np.where(useful, lim.y, 0.0))))
+    cc = np.concatenate(([0], np.cumsum(useful)))
+    run_means = ((cs[b_all + 1] - cs[a_all]) / (cc[b_all + 1] - cc[a_all])).tolist()
     proposals = []
-    for i in sel.tolist():
+    for i, run_mean in zip(sel.tolist(), run_means, strict=True):
         sg, a, b = int(sig.shift_seg[i]), int(sig.shift_start[i]), int(sig.shift_end[i])
         side = "above" if sig.shift_side[i] > 0 else "below"
         ev = {
@@ -652,7 +656,7 @@ def _proposals(sig: Any, seg_first: np.ndarray, x_pt: np.ndarray, lim: Any, labe
             "x_start": SpcResult._py(x_pt[a]),
             "x_end": SpcResult._py(x_pt[b]),
             "cl": float(lim.cl[a]),
-            "run_mean": float(np.nanmean(np.where(include[a:b + 1], lim.y[a:b + 1], np.nan))),
+            "run_mean": run_mean,
         }
         proposals.append(ev)
         prop_x[sg] = x_pt[a]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ._limits import seg_starts, seg_sum
 from .constants import crossings_quantile, longest_run_max, n_crossings_min
 from .profiles import RULE_BIT, RuleProfile
 
@@ -207,7 +208,7 @@ def evaluate(
         runs_signal = (longest > lr_max) | (crossings < cr_min)
     else:
         non_sigma = mask & ~np.uint32(1 << RULE_BIT["beyond_limits"])
-        runs_signal = np.bincount(seg, weights=(non_sigma > 0), minlength=n_seg) > 0
+        runs_signal = seg_sum(non_sigma > 0, seg_starts(seg)) > 0
         runs_signal |= part_mask > 0
     if runs_off:
         runs_signal = np.zeros(n_seg, bool)
