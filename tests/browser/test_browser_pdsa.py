@@ -26,6 +26,8 @@ def test_the_site_lead_creates_a_pdsa_cycle_and_sees_it_on_the_measure_chart(
     heading = page.locator("h1").inner_text()
     assert heading.startswith("PDSA ") and "Insertion checklist" in heading
     cycle_no = heading.split(":")[0]
+    page.wait_for_selector(".chart svg, .chart canvas", timeout=30_000)
+    assert page.locator(".chart svg, .chart canvas").count() >= 1
     screenshot("pdsa-cycle-site")
 
     page.goto("/p/clabsi/measures/bundle-compliance/?site=RA1-GICU")

@@ -60,6 +60,9 @@ def test_a_cycle_page_shows_the_linked_measures_around_its_dates(client_for, sit
     assert page.status_code == 200
     assert b"The measures around the cycle" in page.content
     assert b"when-before" in page.content and b"when-after" in page.content
+    spec = next(m["spec"] for m in page.context["around"] if m["spec"])
+    layers = str(spec)
+    assert f"PDSA {cycle.cycle_no}" in layers  # the cycle is marked on its own chart
 
 
 def test_a_cycle_is_hidden_from_members_who_may_not_read_its_site(client_for, site):

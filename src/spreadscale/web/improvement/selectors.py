@@ -253,8 +253,17 @@ def _fill_signals(programme, tests, measures_of, measures) -> None:
                 t.signals[measures[m].name] = measure_signal(measures[m], window, since)
 
 
-def observations_around(cycle: PDSACycle, months: int = 6) -> list[dict]:
-    """The linked measures' values at the cycle's site from months before to months after it."""
+def observations_around(access: Access, cycle: PDSACycle, months: int = 6) -> list[dict]:
+    """Each linked measure at the cycle's site from months before to months after the cycle.
+
+    The chart is the measure page's SPC chart (same settings, limits from the whole series)
+    cut to the window, with the annotations of that window; the table is its text alternative.
+    """
+    from spreadscale.charts.spc import spc_spec
+    from spreadscale.web.measurement.actions import chart_settings_for
+    from spreadscale.web.measurement.annotations import annotations_for
+    from spreadscale.web.measurement.selectors import measure_charts
+
     start = cycle.start_date - timedelta(days=31 * months)
     end = (cycle.end_date or cycle.start_date) + timedelta(days=31 * months)
     out = []
@@ -279,19 +288,45 @@ def observations_around(cycle: PDSACycle, months: int = 6) -> list[dict]:
         )
         rows[obs.measure_id].append({"obs": obs, "value": obs.display_value, "when": when})
     for m in measures:
-        all_points = list(
-            Observation.objects.filter(
+        charts = measure_charts(m, [cycle.site_id], chart_settings_for(m))
+        sc = charts.sites[cycle.site_id]
+        points = [p for p in sc.points if start.isoformat() <= p["x"] <= end.isoformat()]
+        notes = [
+            a
+            for a in annotations_for(access, m, [cycle.site_id])
+            if start <= a.on <= end and a.site_id in (None, cycle.site_id)
+        ]
+        spec = spc_spec(
+            points,
+            title=f"{m.name}, {cycle.site.code}",
+            y_title=m.unit or m.name,
+            annotations=[
+                {"on": a.on.isoformat(), "kind": a.kind, "label": a.label, "detail": a.detail}
+                for a in notes
+            ],
+            target=m.target,
+            description=f"{charts.settings.get_chart_display()} of {m.name} at {cycle.site.name} "
+            f"around PDSA {cycle.cycle_no}",
+        )
+        series = [
+            (p[0], p[1], p[2], p[3])
+            for p in Observation.objects.filter(
                 measure=m,
                 site_id=cycle.site_id,
                 period_start__gte=cycle.start_date - timedelta(days=366),
                 period_start__lte=cycle.start_date + timedelta(days=366),
-            ).values_list("period_start", "numerator", "denominator", "value")
-        )
+            )
+            .order_by("period_start")
+            .values_list("period_start", "numerator", "denominator", "value")
+        ]
         out.append(
             {
                 "measure": m,
                 "rows": rows.get(m.pk, []),
-                "signal": measure_signal(m, all_points, cycle.start_date),
+                "signal": measure_signal(m, series, cycle.start_date),
+                "spec": spec if points else None,
+                "spec_id": f"spec-m{m.pk}",
+                "chart_error": charts.error,
             }
         )
     return out

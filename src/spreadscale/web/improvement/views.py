@@ -426,7 +426,7 @@ def pdsa_detail(request: HttpRequest, slug: str, cycle_id: int) -> HttpResponse:
             "cycle": cycle,
             "ramp": ramp,
             "next_cycles": list(cycle.next_cycles.select_related("change_idea")),
-            "around": selectors.observations_around(cycle),
+            "around": selectors.observations_around(access, cycle),
             "form": form,
             "can_edit": can_edit,
         },
