@@ -109,20 +109,43 @@ def test_a_scenario_where_nobody_adopts_summarises_without_warnings():
     assert data["summary"]["time_to_10pct"]["share_reached"] == 0
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(q=st.floats(0, 2), p=st.floats(0, 0.2), discontinuance=st.floats(0, 0.5),
-       readoption=st.floats(0, 2), waves=st.integers(0, 10), seed=st.integers(0, 2**32))
+       readoption=st.floats(0, 2), waves=st.integers(0, 10), seed=st.integers(0, 2**32),
+       sections=st.sets(st.sampled_from(["push", "adaptation", "contagion", "threshold",
+                                         "cascade", "fatigue", "complete"])))
 def test_curves_stay_consistent_whatever_the_parameters(q, p, discontinuance, readoption, waves,
-                                                        seed):
-    s = Scenario.from_dict({
-        "horizon": 8, "initial": {"count": 2},
-        "push": {"waves": [{"step": 1, "size": waves}]},
-        "adaptation": {"probability": 0.5, "fidelity_drift": 0.1},
-        "contagion": {"p": p, "q": q, "discontinuance": discontinuance, "readoption": readoption}})
-    res = simulate(s, layered_network(30, seed=1), runs=3, seed=seed)
+                                                        seed, sections):
+    data: dict = {"horizon": 8, "initial": {"count": 2}}
+    if "push" in sections:
+        data["push"] = {"waves": [{"step": 1, "size": waves}] if waves else []}
+    if "adaptation" in sections:
+        data["adaptation"] = {"probability": 0.5, "fidelity_drift": 0.1,
+                              "adoption_multiplier": 2}
+    if "contagion" in sections:
+        data["contagion"] = {"p": p, "q": q, "discontinuance": discontinuance,
+                             "readoption": readoption}
+    if "threshold" in sections:
+        data.setdefault("contagion", {})["threshold"] = {"low": 0.2, "high": 0.8}
+    if "cascade" in sections:
+        data.setdefault("contagion", {})["cascade_probability"] = 0.2
+    if "fatigue" in sections:
+        data.setdefault("contagion", {}).update(fatigue_growth=0.1, concurrent_initiatives=2)
+    network = None if "complete" in sections else layered_network(30, seed=1)
+    if network is None:
+        data["network"] = {"generator": "complete", "n": 30}
+    res = simulate(Scenario.from_dict(data), network, runs=3, seed=seed)
     c = res.curves
     assert np.all((c["adoption"] >= 0) & (c["adoption"] <= 1))
     assert np.all(np.diff(c["ever"], axis=0) >= 0)  # ever adopted never shrinks
     assert np.all(c["adoption"] + c["abandoned"] <= c["ever"] + 1e-9)
     assert np.all(c["effective"] <= c["adoption"] + 1e-9)
     assert np.all(res.runs["sustained"] <= res.runs["ever_adopted"])
+
+
+def test_a_push_section_without_waves_costs_nothing():
+    s = Scenario.from_dict({"horizon": 3, "network": {"generator": "complete", "n": 10},
+                            "push": {}, "contagion": {"p": 0.1}})
+    res = simulate(s, runs=2, seed=1)
+    assert res.runs["cost"].tolist() == [0, 0]
+    assert res.mean_adoption[-1] > 0

@@ -345,7 +345,7 @@ class _Kernel:
                         lam += m.cascade @ new_prev
                     elif has_cascade:
                         lam += -math.log1p(-c.cascade_probability) * (ones @ new_prev)
-                    if push:
+                    if push and enrolled is not None:
                         served = enrolled & ~adopted
                         if push.support_steps:
                             served |= enrolled & adopted & (t - t_last <= push.support_steps)
