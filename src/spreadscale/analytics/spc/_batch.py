@@ -287,9 +287,11 @@ def spc_batch(
         if x_arr.shape != (size,):
             raise SpcInputError([(None, "x", f"expected {size} values")])
         xk, xmiss, categorical = _x_key(x_arr)
-    rows = np.flatnonzero(~xmiss) if xmiss.any() else np.arange(size)
-    labels, gcode = _factorize(g_raw[rows])
-    xk = xk[rows]
+    all_rows = not xmiss.any()
+    rows = np.arange(size) if all_rows else np.flatnonzero(~xmiss)
+    labels, gcode = _factorize(g_raw if all_rows else g_raw[rows])
+    if not all_rows:
+        xk = xk[rows]
     if x is None:  # default x: position of the row inside its group
         order0 = np.argsort(gcode, kind="stable")
         xk = np.empty(rows.size)
@@ -301,10 +303,13 @@ def spc_batch(
         x_arr = xk.astype(np.int64)
         x_src = x_arr
     else:
-        x_src = x_arr[rows]
+        x_src = x_arr if all_rows else x_arr[rows]
     dg = np.diff(gcode)
+    # Exports are usually sorted already: then skip the sort and every reordering copy.
+    identity = False
     if rows.size and ((dg > 0) | ((dg == 0) & (np.diff(xk) >= 0))).all():
         order = rows
+        identity = all_rows
         gs, xs = gcode, xk
     else:
         o = np.lexsort((xk, gcode))
@@ -317,8 +322,14 @@ def spc_batch(
     starts = np.flatnonzero(new)
     P = starts.size
     aggregated = m != P
-    ys = yv[order]
-    ns = nv[order] if nv is not None else None
+    def reorder(v: np.ndarray) -> np.ndarray:
+        return v if identity else v[order]
+
+    def at_starts(v: np.ndarray) -> np.ndarray:
+        return v[starts] if aggregated else v
+
+    ys = reorder(yv)
+    ns = reorder(nv) if nv is not None else None
 
     def red(v: np.ndarray) -> np.ndarray:
         return np.add.reduceat(v, starts) if aggregated else v
@@ -331,7 +342,7 @@ def spc_batch(
     sd_pt = np.full(P, np.nan)
     if chart in ("xbar", "s") and sdv is not None:
         assert ns is not None
-        sds = sdv[order]
+        sds = reorder(sdv)
         ok = np.isfinite(ys) & np.isfinite(ns) & (ns > 0)
         nn = red(np.where(ok, ns, 0.0))
         with err():
@@ -362,10 +373,10 @@ def spc_batch(
                 ss = red(np.where(ok, (ys - rep) ** 2, 0.0))
                 sd_pt = np.sqrt(ss / (n_pt - 1))
         n_pt = np.where(n_pt > 0, n_pt, np.nan)
-    g_pt = gs[starts]
-    x_pt = x_src[starts]
-    xk_pt = xs[starts]
-    row_pt = order[starts]
+    g_pt = at_starts(gs)
+    x_pt = at_starts(x_src)
+    xk_pt = at_starts(xs)
+    row_pt = at_starts(order)
 
     # --- step 2: positions, parts, baseline, exclusions ------------------------------
     gfirst = np.ones(P, bool)
@@ -381,7 +392,7 @@ def spc_batch(
     if part_pos.size:
         brk |= np.isin(pos - 1, part_pos)
     if phase is not None:
-        ph = np.asarray(phase)[order][starts]
+        ph = at_starts(reorder(np.asarray(phase)))
         brk[1:] |= ph[1:] != ph[:-1]
     if rebase is not None:
         brk |= _rebase_breaks(rebase, labels, g_pt, xk_pt, x_arr, gfirst)
@@ -397,14 +408,14 @@ def spc_batch(
     if freeze is not None and not part_pos.size:
         base = pos_in_part <= int(freeze)
     if baseline_flag is not None:
-        bf = any_(np.asarray(baseline_flag, dtype=bool)[order])
+        bf = any_(reorder(np.asarray(baseline_flag, dtype=bool)))
         has = seg_sum(bf, seg_start_idx) > 0
         # A part without any flagged point keeps its default baseline.
         base = np.where(has[seg], base & bf, base)
     ex_pos = _positions(exclude)
     include = ~np.isin(pos, ex_pos) if ex_pos.size else np.ones(P, bool)
     if exclude_flag is not None:
-        include &= ~any_(np.asarray(exclude_flag, dtype=bool)[order])
+        include &= ~any_(reorder(np.asarray(exclude_flag, dtype=bool)))
 
     # --- step 3-5: limits and rules ---------------------------------------------------
     mdc = profile.name == "mdc"
@@ -541,7 +552,7 @@ def _profile(rules: str | RuleProfile, shift_length: int | None,
 def _check_enough(chart: str, value: np.ndarray, gid: np.ndarray, gstart_idx: np.ndarray,
                   row_pt: np.ndarray, labels: np.ndarray, g_pt: np.ndarray) -> None:
     need = _MIN_POINTS.get(chart, 1)
-    cnt = np.bincount(gid, weights=np.isfinite(value), minlength=gstart_idx.size)
+    cnt = seg_sum(np.isfinite(value), gstart_idx)
     bad = np.flatnonzero(cnt < need)
     if bad.size:
         raise SpcInputError([
