@@ -86,3 +86,36 @@ def test_a_batch_equals_one_call_per_series(series: list[list[float]], profile: 
         np.testing.assert_array_equal(batch.points["reasons"][start:stop], one.points["reasons"])
         np.testing.assert_allclose(batch.points["ucl"][start:stop], one.points["ucl"])
         start = stop
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.one_of(st.integers(0, 30).map(float), st.just(float("nan"))), min_size=1,
+             max_size=40),
+    st.sampled_from(["run", "i", "mr", "xbar", "s", "t", "p", "pp", "c", "u", "up", "g"]),
+    st.sampled_from(["anhoej", "ihi", "weco", "nelson", "mdc"]),
+    st.sampled_from(["increase", "decrease", "neutral"]),
+    st.one_of(st.none(), st.integers(1, 20)),
+    st.lists(st.integers(1, 40), max_size=3),
+    st.integers(1, 3),
+)
+def test_any_input_gives_a_result_or_an_input_error(y: list[float], chart: str, profile: str,
+                                                    improvement: str, freeze: int | None,
+                                                    exclude: list[int], groups: int) -> None:
+    from spreadscale.analytics.spc import SpcInputError, portfolio
+
+    k = len(y)
+    n = [40.0] * k if chart in ("p", "pp", "u", "up") else None
+    if chart == "t":
+        y = [v + 1 for v in y]
+    try:
+        r = spc_batch(y, group=[i % groups for i in range(k)], x=[i // 2 for i in range(k)],
+                      n=n, chart=chart, rules=profile, improvement=improvement, target=10,
+                      freeze=freeze, exclude=exclude)
+    except SpcInputError:
+        return
+    assert len(r.points_records()) == r.points["y"].size
+    assert set(r.points["point_type"]) <= {"common_cause", "special_cause_improvement",
+                                           "special_cause_concern", "special_cause_neutral_high",
+                                           "special_cause_neutral_low", "no_data"}
+    portfolio(r)
