@@ -31,6 +31,7 @@ def test_the_demo_adaptation_that_preceded_an_improvement_is_counted_as_improved
     row = page.split("Packaging or materials changes</th>")[1].split("</tr>")[0]
     cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
     adaptations, sites, improved = cells
+    assert int(sites) >= 2
     assert int(adaptations) >= 2
     assert improved.startswith(adaptations + " of ")
 
@@ -198,3 +199,21 @@ def test_the_api_publishes_and_another_site_adopts(client_for):
     patient = client_for("patient").get("/api/programmes/clabsi/adaptations").json()
     ids = {a["id"] for a in patient}
     assert created["id"] in ids and adopted.json()["id"] not in ids
+
+
+def test_the_cross_site_link_lists_a_sites_fidelity_inconsistent_adaptations(client_for, programme):
+    inconsistent = Adaptation.objects.get(programme=programme, fidelity="inconsistent")
+    page = client_for("lead").get(
+        f"/p/clabsi/adaptations/?site={inconsistent.site_id}&fidelity=inconsistent"
+    )
+    text = page.content.decode()
+    assert inconsistent.title in text
+    assert text.count('<th scope="row"><a href="/p/clabsi/adaptations/') == 1
+    assert "Show every adaptation" in text
+
+
+def test_the_full_record_groups_checkboxes_in_labelled_fieldsets(client_for, programme):
+    a = Adaptation.objects.filter(programme=programme, site__code="RA1-GICU").first()
+    page = client_for("site_a").get(f"/p/clabsi/adaptations/{a.pk}/edit/").content.decode()
+    for legend in ("Who decided", "Type of modification", "Reasons, by level", "Goals"):
+        assert f"<legend>{legend}</legend>" in page

@@ -123,11 +123,14 @@ def _readable_adaptations(access: permissions.Access):
 @login_required
 def adaptation_list(request: HttpRequest, slug: str) -> HttpResponse:
     access = permissions.access_for(request.user, slug)
-    rows = list(
-        _readable_adaptations(access)
-        .select_related("site", "origin__site")
-        .prefetch_related("components")
-    )
+    qs = _readable_adaptations(access).select_related("site", "origin__site")
+    site_filter = actions.checked_ids([request.GET.get("site", "")])
+    if site_filter:
+        qs = qs.filter(site_id=site_filter[0])
+    fidelity_filter = request.GET.get("fidelity", "")
+    if fidelity_filter in {"consistent", "inconsistent", "unknown"}:
+        qs = qs.filter(fidelity=fidelity_filter)
+    rows = list(qs)
     editable = [
         r.enrolment.site
         for r in core_selectors.site_rows(access.programme)
@@ -141,6 +144,7 @@ def adaptation_list(request: HttpRequest, slug: str) -> HttpResponse:
             "programme": access.programme,
             "adaptations": rows,
             "can_add": bool(editable),
+            "filtered": bool(site_filter or fidelity_filter),
         },
     )
 
