@@ -652,27 +652,27 @@ def _proposals(sig: Any, seg_first: np.ndarray, x_pt: np.ndarray, lim: Any, labe
     cs = np.concatenate(([0.0], np.cumsum(np.where(useful, lim.y, 0.0))))
     cc = np.concatenate(([0], np.cumsum(useful)))
     run_means = ((cs[b_all + 1] - cs[a_all]) / (cc[b_all + 1] - cc[a_all])).tolist()
-    proposals = []
-    for i, run_mean in zip(sel.tolist(), run_means, strict=True):
-        sg, a, b = int(sig.shift_seg[i]), int(sig.shift_start[i]), int(sig.shift_end[i])
-        side = "above" if sig.shift_side[i] > 0 else "below"
-        ev = {
-            "group": SpcResult._py(labels[g_pt[a]]),
-            "part": int(part_no[a]),
-            "x": SpcResult._py(x_pt[a]),
-            "rule": sig.shift_rule,
-            "side": side,
-            "n_points": int(sig.shift_len[i]),
-            "threshold": int(sig.shift_threshold[i]),
-            "x_start": SpcResult._py(x_pt[a]),
-            "x_end": SpcResult._py(x_pt[b]),
-            "cl": float(lim.cl[a]),
-            "run_mean": run_mean,
-        }
-        proposals.append(ev)
-        prop_x[sg] = x_pt[a]
-        prop_row[sg] = row_pt[a]
-        prop_ev[sg] = (f"{ev['rule']}: {ev['n_points']} points {side} the centre line "
-                       f"{ev['cl']:.6g} (signal from {ev['threshold']}) from {ev['x_start']} to "
-                       f"{ev['x_end']}; run mean {ev['run_mean']:.6g}")
+    segs = sig.shift_seg[sel]
+    prop_x[segs] = x_pt[a_all]
+    prop_row[segs] = row_pt[a_all]
+
+    def py(v: np.ndarray) -> list[Any]:
+        return [SpcResult._py(e) for e in (v if v.dtype.kind in "OM" else v.tolist())]
+
+    # Columns converted once, then zipped: no numpy scalar handling per proposal.
+    cols = zip(py(labels[g_pt[a_all]]), part_no[a_all].tolist(), py(x_pt[a_all]),
+               py(x_pt[b_all]), np.where(sig.shift_side[sel] > 0, "above", "below").tolist(),
+               sig.shift_len[sel].tolist(), sig.shift_threshold[sel].tolist(),
+               lim.cl[a_all].tolist(), run_means, strict=True)
+    proposals = [
+        {"group": g, "part": pt, "x": xs, "rule": sig.shift_rule, "side": side, "n_points": ln,
+         "threshold": th, "x_start": xs, "x_end": xe, "cl": cl, "run_mean": rm}
+        for g, pt, xs, xe, side, ln, th, cl, rm in cols
+    ]
+    prop_ev[segs] = [
+        f"{p['rule']}: {p['n_points']} points {p['side']} the centre line {p['cl']:.6g} "
+        f"(signal from {p['threshold']}) from {p['x_start']} to {p['x_end']}; "
+        f"run mean {p['run_mean']:.6g}"
+        for p in proposals
+    ]
     return prop_x, prop_ev, prop_row, proposals
