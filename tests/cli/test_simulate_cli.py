@@ -128,3 +128,9 @@ def test_an_unknown_preset_lists_the_presets():
     result = _run("no-such-scenario")
     assert result.exit_code == 2
     assert "reference_threshold" in result.stderr
+
+
+def test_an_unwritable_output_is_an_error_not_a_traceback(small, tmp_path):
+    result = _run(str(small), "--out", str(tmp_path / "missing" / "r.json"))
+    assert result.exit_code == 1
+    assert "Error: cannot write" in result.stderr and "Traceback" not in result.output

@@ -73,15 +73,17 @@ def simulate(scenario: str, network_path: str | None, sites_path: str | None, ru
     finally:
         cleanup()
     _report(spec, result, to_stderr=out == "-")
-    if out:
+    try:
         if out == "-":
             click.echo(result.to_json())
-        elif out.endswith(".csv"):
+        elif out and out.endswith(".csv"):
             result.to_csv(out)
-        else:
+        elif out:
             result.to_json(out)
-    if chart:
-        _chart(spec, result, chart)
+        if chart:
+            _chart(spec, result, chart)
+    except OSError as exc:
+        _fail([f"cannot write {exc.filename}: {exc.strerror}"], code=1)
 
 
 def _executor(dask_address: str | None, workers: int | None) -> tuple[Executor | None, Any]:
