@@ -75,7 +75,7 @@ def _board(access: permissions.Access, region: str, phase: str) -> dict[str, Any
     measures = list(Measure.objects.filter(programme=access.programme))
     saved = {s.measure_id: s for s in ChartSettings.objects.filter(measure__in=measures)}
     site_ids = [r.enrolment.site_id for r in rows]
-    obs = list(
+    obs = selectors.fetch_rows(
         Observation.objects.filter(measure__in=measures, site_id__in=site_ids)
         .order_by("measure_id", "site_id", "period_start")
         .values_list(
@@ -100,6 +100,7 @@ def _board(access: permissions.Access, region: str, phase: str) -> dict[str, Any
             site_ids,
             by_measure.get(m.pk, []),
             [a for a in adjustments if a.measure_id == m.pk],
+            tail=SPARK_POINTS,
         )
         rollups.append((m, settings, charts.rollup, charts.error))
         for sid, br in board_rows.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
+from django.db import connections
+from django.db.models import QuerySet
 
 from spreadscale.analytics.spc import SpcInputError, SpcResult, portfolio, spc_batch
 from spreadscale.web.measurement.models import ChartAdjustment, ChartSettings, Measure
@@ -51,6 +54,21 @@ class MeasureCharts:
         return (min(vals), max(vals)) if vals else None
 
 
+def fetch_rows(qs: QuerySet) -> list[tuple]:
+    """Rows of a values_list queryset straight from the cursor (dates may stay ISO strings).
+
+    Skipping the ORM's per-row converters matters at programme scale (millions of rows);
+    flags arrive as JSON text on SQLite and as lists on PostgreSQL.
+    """
+    sql, params = qs.query.sql_with_params()
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if rows and isinstance(rows[0][-1], str):
+        rows = [r[:-1] + ((json.loads(r[-1]) if r[-1] != "[]" else []),) for r in rows]
+    return rows
+
+
 def measure_charts(
     measure: Measure,
     site_ids: Sequence[int],
@@ -64,7 +82,7 @@ def measure_charts(
     qs = Observation.objects.filter(measure=measure, site_id__in=list(site_ids))
     if since is not None:
         qs = qs.filter(period_start__gte=since)
-    rows = list(
+    rows = fetch_rows(
         qs.order_by("site_id", "period_start").values_list(
             "site_id", "period_start", "numerator", "denominator", "value", "flags"
         )
@@ -83,6 +101,8 @@ def charts_from_rows(
     site_ids: Sequence[int],
     rows: list[tuple],
     adjustments: list[ChartAdjustment],
+    *,
+    tail: int | None = None,
 ) -> MeasureCharts:
     """Turn observation rows (site_id, start, num, den, value, flags) into per-site charts."""
     sites = {sid: SiteChart(sid) for sid in site_ids}
@@ -144,7 +164,7 @@ def charts_from_rows(
         return MeasureCharts(
             measure, settings, sites, None, error=f"The {chart} chart cannot be drawn: {exc}"
         )
-    _fill(sites, result, rows, scale, dismissed)
+    _fill(sites, result, rows, scale, dismissed, tail)
     return MeasureCharts(measure, settings, sites, portfolio(result))
 
 
@@ -154,35 +174,58 @@ def _scaled(v: Any, scale: float) -> float | None:
     return float(v) * scale
 
 
+def _plain(a: np.ndarray, scale: float = 1.0) -> list[Any]:
+    """Floats scaled to display units, NaN as None, as plain Python values."""
+    vals = (a.astype(float) * scale).tolist()
+    return [None if v != v else v for v in vals]
+
+
 def _fill(
     sites: dict[int, SiteChart],
     result: SpcResult,
     rows: list[tuple],
     scale: float,
     dismissed: dict[int, set[date]],
+    tail: int | None = None,
 ) -> None:
-    pts = result.points_columns()
-    src_row = pts["row"]
-    for i, sid in enumerate(pts["group"]):
+    pts = result.points
+    grp = pts["group"]
+    n = grp.size
+    if tail is not None and n:
+        # only the last `tail` points of each site (the board's sparkline and latest value)
+        starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
+        ends = np.r_[starts[1:], n]
+        idx = np.concatenate([np.arange(max(a, b - tail), b) for a, b in zip(starts, ends)])
+    else:
+        idx = np.arange(n)
+    g = grp[idx].tolist()
+    src = pts["row"][idx].tolist()
+    y, cl, lcl, ucl = (_plain(pts[k][idx], scale) for k in ("y", "cl", "lcl", "ucl"))
+    part = pts["part"][idx].tolist()
+    ptype = pts["point_type"][idx].tolist()
+    reasons = pts["reasons"][idx].tolist()
+    include = pts["include"][idx].tolist()
+    baseline = pts["baseline"][idx].tolist()
+    for i, sid in enumerate(g):
         sc = sites.get(sid)
         if sc is None:
             continue
-        r = rows[src_row[i]]
+        r = rows[src[i]]
         sc.points.append(
             {
-                "x": r[1].isoformat(),
-                "y": _scaled(pts["y"][i], scale),
-                "cl": _scaled(pts["cl"][i], scale),
-                "lcl": _scaled(pts["lcl"][i], scale),
-                "ucl": _scaled(pts["ucl"][i], scale),
-                "part": pts["part"][i],
-                "point_type": pts["point_type"][i],
-                "reasons": pts["reasons"][i] or "",
+                "x": r[1] if isinstance(r[1], str) else r[1].isoformat(),
+                "y": y[i],
+                "cl": cl[i],
+                "lcl": lcl[i],
+                "ucl": ucl[i],
+                "part": part[i],
+                "point_type": ptype[i],
+                "reasons": reasons[i] or "",
                 "numerator": r[2],
                 "denominator": r[3],
                 "flags": r[5] or [],
-                "excluded": not pts["include"][i],
-                "baseline": bool(pts["baseline"][i]),
+                "excluded": not include[i],
+                "baseline": bool(baseline[i]),
             }
         )
     summ = result.summary_records()

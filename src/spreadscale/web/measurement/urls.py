@@ -39,3 +39,7 @@ urlpatterns += [
 ]
 
 urlpatterns += [path("entry/", entry.entry_grid, name="measurement_entry")]
+
+urlpatterns += [
+    path(M + "sites/<int:site_id>/values/", views.site_values, name="measure_site_values"),
+]

@@ -76,25 +76,10 @@ def measure_detail(request: HttpRequest, slug: str, measure_slug: str) -> HttpRe
     settings = actions.chart_settings_for(measure)
     charts = selectors.measure_charts(measure, site_ids, settings)
     notes = annotations.annotations_for(access, measure, site_ids)
-    observations = (
-        Observation.objects.filter(measure=measure, site_id__in=site_ids)
-        .select_related("entered_by")
-        .order_by("site_id", "-period_start")
-    )
-    by_site: dict[int, list[Observation]] = {}
-    for obs in observations:
-        obs.shown = (
-            obs.value
-            if obs.value is not None
-            else (obs.numerator / obs.denominator * measure.multiplier if obs.denominator else None)
-        )
-        obs.note_visible = access.can_read_notes(obs.site_id)
-        by_site.setdefault(obs.site_id, []).append(obs)
     y_domain = charts.y_domain() if settings.y_scale == ChartSettings.YScale.SHARED else None
     tables = [
         {
             "row": r,
-            "observations": by_site.get(r.enrolment.site_id, []),
             "editable": access.can_edit_site(r.enrolment.site_id),
             "adjustable": access.can_change_phase(r.enrolment.site_id),
             **_site_chart(measure, r, charts, notes, y_domain),
@@ -125,6 +110,8 @@ def measure_detail(request: HttpRequest, slug: str, measure_slug: str) -> HttpRe
         "hidden_sites": len(rows)
         - len([r for r in rows if access.can_read_site(r.enrolment.site_id)]),
     }
+    if site_filter and len(tables) == 1:  # one site asked for: show its values right away
+        tables[0]["values"] = _values_context(access, measure, tables[0]["row"].enrolment)
     status = 422 if request.method == "POST" else 200
     if request.htmx and request.method == "POST":
         return render(request, "measurement/measure_detail.html#entry-form", context, status=status)
@@ -381,3 +368,41 @@ def chart_export(
     name = f"{measure.slug}-{enrolment.site.code}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@login_required
+def site_values(request: HttpRequest, slug: str, measure_slug: str, site_id: int) -> HttpResponse:
+    """One site's values of a measure as a table (loaded when its disclosure opens)."""
+    access = permissions.access_for(request.user, slug)
+    measure = _measure(access, measure_slug)
+    enrolment = permissions.enrolment_for(access, site_id)
+    access.require(access.can_read_site(site_id))
+    context = _values_context(access, measure, enrolment)
+    return render(request, "measurement/_site_values.html", context)
+
+
+def _values_context(access: permissions.Access, measure: Measure, enrolment) -> dict:
+    site_id = enrolment.site_id
+    observations = list(
+        Observation.objects.filter(measure=measure, site_id=site_id)
+        .select_related("entered_by")
+        .order_by("-period_start")
+    )
+    for obs in observations:
+        obs.shown = (
+            obs.value
+            if obs.value is not None
+            else (
+                obs.numerator / obs.denominator * measure.multiplier
+                if obs.denominator and obs.numerator is not None
+                else None
+            )
+        )
+    return {
+        "programme": access.programme,
+        "measure": measure,
+        "site": enrolment.site,
+        "observations": observations,
+        "editable": access.can_edit_site(site_id),
+        "notes_visible": access.can_read_notes(site_id),
+    }
