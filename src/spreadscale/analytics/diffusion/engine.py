@@ -433,20 +433,23 @@ class _Kernel:
             return None
         c: Any = self.s.contagion
         dt = self.dt
-        delta = np.full(cum_d.shape, c.discontinuance * dt, np.float32)
+        base = c.discontinuance * dt
+        if c.discontinuance_tenure_halflife:
+            # tenure in steps indexes a small table of δ·Δ·2^(−tenure/half-life)
+            table = (base * np.exp2(-np.arange(self.s.horizon + 1) * dt
+                                    / c.discontinuance_tenure_halflife)).astype(np.float32)
+            tenure = t - 1 - t_last
+            np.clip(tenure, 0, self.s.horizon, out=tenure)
+            delta = table[tenure]
+        else:
+            delta = np.full(cum_d.shape, base, np.float32)
         if fid is not None and c.discontinuance_fidelity:
-            # (1 + k(1 − f)) written as (1 + k) − k·f to stay in float32 and in place
+            # (1 + k(1 − f)) written as (1 + k) − k·f to stay in float32
             k = np.float32(c.discontinuance_fidelity)
             delta *= (1 + k) - k * fid
-        if c.discontinuance_tenure_halflife:
-            # tenure in steps indexes a small table of 2^(−tenure/half-life) factors
-            table = np.exp2(-np.arange(self.s.horizon + 1) * dt
-                            / c.discontinuance_tenure_halflife).astype(np.float32)
-            tenure = np.clip(t - 1 - t_last, 0, self.s.horizon)
-            delta *= table[tenure]
         if fatigue is not None:
             delta *= 1 + fatigue
-        delta *= adopted
+        np.multiply(delta, adopted, out=delta)
         cum_d += delta
         return np.flatnonzero(adopted & (cum_d >= self.clock_d))
 
