@@ -65,3 +65,27 @@ def test_the_lead_sees_fidelity_of_function_and_what_adaptations_did(sign_in, pa
     assert page.locator("caption", has_text="By type of modification").count() == 1
     screenshot("fidelity-cross-site-lead")
     assert page.console_errors == []
+
+
+def test_the_facilitator_sees_unmet_stage_gates_and_a_move_without_a_reason_is_refused(
+    sign_in, page, screenshot
+):
+    sign_in("facilitator")
+    page.click("text=Zero central line infections in intensive care")
+    page.click("text=Greyhurst General ICU")
+    page.wait_for_load_state("networkidle")
+    gates = page.locator(".fidelity-panel li.gate")
+    assert gates.count() >= 3
+    assert page.locator(".fidelity-panel li.gate-unmet", has_text="A site lead named").count() == 1
+    page.click("summary:has-text('Move phase through the stage gates')")
+    page.select_option(".fidelity-panel #id_to_phase", "implementing")
+    page.fill(".fidelity-panel #id_effective_on", "2026-07-01")
+    page.fill(".fidelity-panel #id_reason", "Staffing restored; the unit restarts the bundle")
+    page.click(".fidelity-panel button:has-text('Record phase change')")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text().startswith("Move Greyhurst General ICU")
+    assert "Not met: A site lead named for the unit" in page.locator(".errors").inner_text()
+    assert page.locator("label", has_text="Override “A site lead named for the unit”").count() == 1
+    screenshot("stage-gates-refused-facilitator")
+    # The refused form comes back as 422, which Chromium logs; nothing else may.
+    assert [e for e in page.console_errors if "422" not in e] == []

@@ -22,7 +22,12 @@ def panel_context(
     site_id = enrolment.site_id
     readable = access.can_read_site(site_id)
     results = evaluate_gates(enrolment) if readable else []
-    gates = [r.gate for r in results] or list(StageGate.objects.filter(programme=access.programme))
+    # Override boxes only for criteria that are not met (all of them if the user cannot see which).
+    gates = (
+        [r.gate for r in results if not r.met]
+        if readable
+        else list(StageGate.objects.filter(programme=access.programme))
+    )
     if form is None and access.can_change_phase(site_id):
         form = GatedPhaseForm(
             initial={"version": enrolment.version, "to_phase": enrolment.phase}, gates=gates
