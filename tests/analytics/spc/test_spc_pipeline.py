@@ -230,3 +230,10 @@ def test_mdc_marks_trial_limits_below_thirteen_points_and_gives_the_close_band()
     assert r.points["ucl"][0] == pytest.approx(mean + 2.66 * mr)
     assert r.points["ucl_close"][0] == pytest.approx(mean + 2 / 3 * 2.66 * mr)
     assert r.points["lcl_close"][0] == pytest.approx(mean - 2 / 3 * 2.66 * mr)
+
+
+def test_a_one_point_part_at_the_end_leaves_the_earlier_limits_alone() -> None:
+    r = spc([1, 3, 1, 2, 5], chart="i", part=[4])
+    amr = (2 + 2 + 1) / 3
+    assert r.summary["ucl"][0] == pytest.approx(1.75 + 3 * amr / 1.128)
+    assert np.isnan(r.summary["ucl"][1])

@@ -98,15 +98,23 @@ def seg_amr(v: Float, mask: Bool, seg: Int, n_seg: int, screen: bool = True) -> 
     ms = seg[b[same]]
     ok = np.isfinite(mr)
     mr, ms = mr[ok], ms[ok]
-    cnt = np.bincount(ms, minlength=n_seg)
+    tot, cnt = _sorted_sums(mr, ms, n_seg)
     with np.errstate(invalid="ignore", divide="ignore"):
-        amr = np.bincount(ms, weights=mr, minlength=n_seg) / cnt
+        amr = tot / cnt
         if screen:
             keep = mr < MR_UCL_FACTOR * amr[ms]
-            cnt2 = np.bincount(ms[keep], minlength=n_seg)
-            amr2 = np.bincount(ms[keep], weights=mr[keep], minlength=n_seg) / cnt2
-            amr = np.where(cnt2 > 0, amr2, amr)
+            tot2, cnt2 = _sorted_sums(mr[keep], ms[keep], n_seg)
+            amr = np.where(cnt2 > 0, tot2 / cnt2, amr)
     return amr
+
+
+def _sorted_sums(vals: Float, keys: Int, n_seg: int) -> tuple[Float, Int]:
+    """Sum and count of ``vals`` per key 0..n_seg-1, for keys sorted ascending."""
+    starts = np.searchsorted(keys, np.arange(n_seg))
+    cnt = np.diff(np.append(starts, keys.size))
+    # A trailing 0 keeps every start a valid index, also for empty segments at the end.
+    sums = np.add.reduceat(np.append(vals, 0.0), starts)
+    return np.where(cnt > 0, sums, 0.0), cnt
 
 
 def compute_limits(
