@@ -89,7 +89,7 @@ def compile_model(scenario: Scenario, network: SiteNetwork | None = None) -> Mod
     k = _initial_random_count(scenario, net.n)
     if k + len(set(fixed)) > net.n:
         problems.append(f"initial: {k} random initial adopters do not fit in {net.n} sites")
-    waves = []
+    waves: list[tuple[int, int, np.ndarray, str]] = []
     if scenario.push:
         for i, wave in enumerate(scenario.push.waves):
             eligible = np.flatnonzero(_eligible(wave.eligible, net))
