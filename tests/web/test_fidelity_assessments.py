@@ -174,3 +174,11 @@ def test_the_api_records_an_assessment_and_names_a_bad_rating(client_for, progra
     )
     assert good.status_code == 201
     assert good.json()["score"] == 1.0
+
+
+def test_the_fidelity_score_charts_on_the_measure_page_like_any_other_measure(client_for):
+    response = client_for("lead").get("/p/clabsi/measures/fidelity-score/?site=RA1-GICU")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Fidelity score (core functions kept)" in page
+    assert 'id="site-' in page
