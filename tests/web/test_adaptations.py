@@ -326,3 +326,25 @@ def test_a_component_nothing_refers_to_can_be_deleted(programme, user):
     actions.delete_component(user("lead"), spare)
     assert not Component.objects.filter(pk=pk).exists()
     assert Event.objects.filter(verb="component.deleted", object_id=str(pk)).exists()
+
+
+def test_the_team_can_accept_a_new_chart_phase_at_the_adaptation_date(client_for, programme):
+    from spreadscale.web.measurement.models import ChartAdjustment
+
+    a = Adaptation.objects.get(
+        programme=programme, origin=None, title__startswith="Insertion checklist"
+    )
+    page = client_for("site_a").get(f"/p/clabsi/adaptations/{a.pk}/").content.decode()
+    assert page.count("Accept a new phase at 1 Apr 2024 on the chart") == a.measures.count()
+    assert (
+        "Accept a new phase"
+        not in client_for("member_a").get(f"/p/clabsi/adaptations/{a.pk}/").content.decode()
+    )
+    response = client_for("site_a").post(
+        "/p/clabsi/measures/clabsi-rate/adjustments/",
+        {"site": a.site_id, "kind": "phase", "on": "2024-04-01", "reason": f"After {a.title}"},
+    )
+    assert response.status_code == 302
+    assert ChartAdjustment.objects.filter(
+        site_id=a.site_id, kind="phase", on=date(2024, 4, 1), measure__slug="clabsi-rate"
+    ).exists()

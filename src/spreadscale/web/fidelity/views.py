@@ -240,6 +240,7 @@ def adaptation_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "adoptions": list(a.adoptions.select_related("site")),
             "labels": reports.labels(a),
             "can_edit": access.can_edit_site(a.site_id),
+            "can_change_phase": access.can_change_phase(a.site_id),
             "adopt_form": AdoptForm(sites=adopt_sites) if a.published and adopt_sites else None,
         },
     )
