@@ -187,3 +187,19 @@ def test_points_come_in_period_order_whatever_order_they_arrive_in():
     )
     assert forward.before_cl == backward.before_cl
     assert forward.after_cl == backward.after_cl
+
+
+@given(
+    st.lists(st.sampled_from(["core_function", "adaptable_form"]), max_size=4),
+    st.lists(st.sampled_from(frame.codes(frame.CONTENT_TYPES)), max_size=4),
+)
+def test_the_rule_always_answers_with_a_frame_value_and_only_core_changes_break_fidelity(
+    kinds, types
+):
+    value, _ = frame.fidelity_consistency(kinds, types)
+    assert value in frame.codes(frame.FIDELITY)
+    if value == "inconsistent":
+        assert "core_function" in kinds and set(types) & frame.CORE_BREAKING
+    # Touching an extra adaptable form never changes the verdict on the core functions.
+    if "core_function" in kinds:
+        assert frame.fidelity_consistency([*kinds, "adaptable_form"], types)[0] == value
