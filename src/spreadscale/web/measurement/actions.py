@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -28,6 +29,8 @@ from spreadscale.web.measurement.models import (
 )
 
 Kind = Measure.DataKind
+FLAG_VALUES = frozenset(Flag.values)
+GRANULARITY_VALUES = frozenset(Granularity.values)  # looked up once: enum .values is slow per row
 
 
 @transaction.atomic
@@ -100,7 +103,7 @@ def check_values(
             errors["value"] = "A count is a whole number, zero or more."
         elif kind == Kind.TIME_BETWEEN and value < 0:
             errors["value"] = "Time between events cannot be negative."
-    unknown = sorted(set(flags or []) - set(Flag.values))
+    unknown = sorted(set(flags) - FLAG_VALUES) if flags else []
     if unknown:
         errors["flags"] = f"Unknown flag {', '.join(unknown)}; use {', '.join(Flag.values)}."
     return errors
@@ -122,7 +125,7 @@ def check_period(
     start: date, end: date | None, granularity: str
 ) -> tuple[date | None, dict[str, str]]:
     """The period's end date, or problems by field, for a start, optional end and granularity."""
-    if granularity not in Granularity.values:
+    if granularity not in GRANULARITY_VALUES:
         return None, {
             "granularity": f"Unknown granularity {granularity!r}; use one of "
             f"{', '.join(Granularity.values)}."
@@ -343,68 +346,152 @@ def validate_rows(
     return keyed
 
 
+def _insert_observations(new: list[tuple]) -> None:
+    """Insert new observations with one prepared statement (bulk_create compiles SQL per batch,
+    which dominates a million-row import)."""
+    if not new:
+        return
+    meta = Observation._meta
+    cols = [
+        "measure_id",
+        "site_id",
+        "period_start",
+        "period_end",
+        "granularity",
+        "numerator",
+        "denominator",
+        "value",
+        "flags",
+        "note",
+        "entered_by_id",
+        "updated_at",
+        "version",
+    ]
+    qn = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in cols)}) "
+        f"VALUES ({', '.join(['%s'] * len(cols))})"
+    )
+    now = timezone.now()
+    # SQLite takes ISO text (Python's default date adapters are deprecated)
+    text = connection.vendor == "sqlite"
+    now_param: Any = now.isoformat() if text else now
+    params = [
+        (
+            m,
+            site,
+            start.isoformat() if text else start,
+            end.isoformat() if text else end,
+            gran,
+            num,
+            den,
+            val,
+            json.dumps(flags),
+            note,
+            by,
+            now_param,
+            1,
+        )
+        for m, site, start, end, gran, num, den, val, flags, note, by in new
+    ]
+    with connection.cursor() as cursor:
+        for i in range(0, len(params), 20000):
+            cursor.executemany(sql, params[i : i + 20000])
+
+
+def write_rows(
+    actor: Actor, programme: Programme, keyed: Keyed, *, source: str, at: Any = None
+) -> ImportResult:
+    """Upsert rows that :func:`validate_rows` accepted (all in one transaction)."""
+    return _write_rows(actor, programme, keyed, source=source, at=at)
+
+
 def _write_rows(
     actor: Actor, programme: Programme, keyed: Keyed, *, source: str, at: Any
 ) -> ImportResult:
     result = ImportResult()
     entered_by = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
+        # plain tuples, not model instances: a million-row import touches every one
         existing = {
-            (o.measure_id, o.site_id, o.period_start, o.period_end): o
-            for o in Observation.objects.filter(
+            (r[1], r[2], r[3], r[4]): r
+            for r in Observation.objects.filter(
                 measure__programme=programme,
                 site_id__in={k[2] for k in keyed},
                 period_start__gte=min((k[0].period_start for k in keyed), default=date.min),
                 period_start__lte=max((k[0].period_start for k in keyed), default=date.max),
+            ).values_list(
+                "pk",
+                "measure_id",
+                "site_id",
+                "period_start",
+                "period_end",
+                "numerator",
+                "denominator",
+                "value",
+                "flags",
+                "note",
+                "version",
+                "entered_by_id",
             )
         }
-        new: list[Observation] = []
+        new: list[tuple] = []
         changed: list[Observation] = []
         revisions: list[ObservationRevision] = []
         now = timezone.now()
+        entered_by_id = entered_by.pk if entered_by is not None else None
         for row, measure, site_id, granularity, end in keyed:
-            fields = {
-                "numerator": row.numerator,
-                "denominator": row.denominator,
-                "value": row.value,
-                "flags": sorted(set(row.flags)),
-                "note": row.note.strip(),
-            }
+            fields = (
+                row.numerator,
+                row.denominator,
+                row.value,
+                sorted(set(row.flags)),
+                row.note.strip(),
+            )
             old = existing.get((measure.pk, site_id, row.period_start, end))
             if old is None:
                 new.append(
-                    Observation(
-                        measure=measure,
-                        site_id=site_id,
-                        period_start=row.period_start,
-                        period_end=end,
-                        granularity=granularity,
-                        entered_by=entered_by,
-                        **fields,
+                    (
+                        measure.pk,
+                        site_id,
+                        row.period_start,
+                        end,
+                        granularity,
+                        *fields,
+                        entered_by_id,
                     )
                 )
-            elif all(getattr(old, k) == v for k, v in fields.items()):
+            elif tuple(old[5:10]) == fields:
                 result.unchanged += 1
             else:
+                pk, _, _, _, _, num, den, val, flags, note, version, by = old
                 revisions.append(
                     ObservationRevision(
-                        observation=old,
-                        version=old.version,
-                        numerator=old.numerator,
-                        denominator=old.denominator,
-                        value=old.value,
-                        flags=old.flags,
-                        note=old.note,
-                        entered_by=old.entered_by,
+                        observation_id=pk,
+                        version=version,
+                        numerator=num,
+                        denominator=den,
+                        value=val,
+                        flags=flags,
+                        note=note,
+                        entered_by_id=by,
                     )
                 )
-                for k, v in fields.items():
-                    setattr(old, k, v)
-                old.version += 1
-                old.entered_by = entered_by
-                old.updated_at = now
-                changed.append(old)
-        Observation.objects.bulk_create(new, batch_size=2000)
+                changed.append(
+                    Observation(
+                        pk=pk,
+                        site_id=site_id,
+                        numerator=fields[0],
+                        denominator=fields[1],
+                        value=fields[2],
+                        flags=fields[3],
+                        note=fields[4],
+                        version=version + 1,
+                        entered_by_id=entered_by_id,
+                        updated_at=now,
+                    )
+                )
+        _insert_observations(new)
         ObservationRevision.objects.bulk_create(revisions, batch_size=2000)
         Observation.objects.bulk_update(
             changed,
@@ -422,8 +509,8 @@ def _write_rows(
         )
         result.created, result.revised = len(new), len(changed)
         per_site: dict[int, list[int]] = {}
-        for obs in new:
-            per_site.setdefault(obs.site_id, [0, 0])[0] += 1
+        for t in new:
+            per_site.setdefault(t[1], [0, 0])[0] += 1
         for obs in changed:
             per_site.setdefault(obs.site_id, [0, 0])[1] += 1
         for site_id, (created, revised) in sorted(per_site.items()):

@@ -19,6 +19,7 @@ class Preview:
     rows: list[actions.ObservationRow] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)  # file row of each row
     problems: list[Problem] = field(default_factory=list)
+    keyed: actions.Keyed = field(default_factory=list)  # the rows as validated
 
     @property
     def ok(self) -> bool:
@@ -64,7 +65,7 @@ def preview(
         out.lines.append(raw.line)
     if out.rows:
         try:
-            actions.validate_rows(programme, out.rows, editable=editable)
+            out.keyed = actions.validate_rows(programme, out.rows, editable=editable)
         except actions.ImportRejected as exc:
             out.problems.extend(
                 Problem(out.lines[e.row - 1], e.field, _file_rows(e.message, out.lines))
@@ -78,9 +79,9 @@ def commit(
     actor: Actor, programme: Programme, result: Preview, *, editable: set[int] | None, source: str
 ) -> actions.ImportResult:
     """Write a clean preview in one transaction (validated again inside the action)."""
-    return actions.import_observations(
-        actor, programme, result.rows, source=source, editable=editable
-    )
+    if not result.keyed:
+        result.keyed = actions.validate_rows(programme, result.rows, editable=editable)
+    return actions.write_rows(actor, programme, result.keyed, source=source)
 
 
 def _file_rows(message: str, lines: list[int]) -> str:

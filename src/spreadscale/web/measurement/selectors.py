@@ -65,7 +65,7 @@ def fetch_rows(qs: QuerySet) -> list[tuple]:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if rows and isinstance(rows[0][-1], str):
-        rows = [r[:-1] + ((json.loads(r[-1]) if r[-1] != "[]" else []),) for r in rows]
+        rows = [(*r[:-1], json.loads(r[-1]) if r[-1] != "[]" else []) for r in rows]
     return rows
 
 
@@ -195,7 +195,9 @@ def _fill(
         # only the last `tail` points of each site (the board's sparkline and latest value)
         starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
         ends = np.r_[starts[1:], n]
-        idx = np.concatenate([np.arange(max(a, b - tail), b) for a, b in zip(starts, ends)])
+        idx = np.concatenate(
+            [np.arange(max(a, b - tail), b) for a, b in zip(starts, ends, strict=True)]
+        )
     else:
         idx = np.arange(n)
     g = grp[idx].tolist()
