@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -17,7 +19,7 @@ from spreadscale.charts.spc import funnel_spec, sparkline_points
 from spreadscale.io.tables import write_xlsx
 from spreadscale.web import permissions
 from spreadscale.web.core import selectors as core_selectors
-from spreadscale.web.core.models import Phase
+from spreadscale.web.core.models import Event, Phase
 from spreadscale.web.measurement import actions, selectors
 from spreadscale.web.measurement.io_views import XLSX, _download
 from spreadscale.web.measurement.models import (
@@ -41,6 +43,7 @@ ASSURANCE = {
     "inconsistent": ("hit", "?", "Hit and miss: may or may not meet the target"),
 }
 SPARK_POINTS = 12
+ROWS_PER_PAGE = 50
 
 
 @dataclass
@@ -51,6 +54,8 @@ class Cell:
     assurance: tuple[str, str, str] | None = None
     spark: str = ""
     attention: int = 0
+    variation_type: str = ""
+    assurance_type: str = ""
 
 
 @dataclass
@@ -65,16 +70,58 @@ class BoardRow:
 
 def _board(access: permissions.Access, region: str, phase: str) -> dict[str, Any]:
     """Every readable site's latest value, icons and trend per measure, SPC in one batch each."""
+    all_rows = core_selectors.site_rows(access.programme)
     rows = [
         r
-        for r in core_selectors.site_rows(access.programme)
+        for r in all_rows
         if access.can_read_site(r.enrolment.site_id)
         and (not region or (r.region and r.region.code == region))
         and (not phase or r.enrolment.phase == phase)
     ]
     measures = list(Measure.objects.filter(programme=access.programme))
     saved = {s.measure_id: s for s in ChartSettings.objects.filter(measure__in=measures)}
-    site_ids = [r.enrolment.site_id for r in rows]
+    settings = {m.pk: saved.get(m.pk) or actions.chart_settings_for_unsaved(m) for m in measures}
+    cells = _programme_cells(access, measures, settings, [r.enrolment.site_id for r in all_rows])
+    board_rows = []
+    for r in rows:
+        br = BoardRow(r)
+        br.cells = [cells[m.pk].get(r.enrolment.site_id, Cell()) for m in measures]
+        board_rows.append(br)
+    rollups = []
+    for k, m in enumerate(measures):
+        mine = [br.cells[k] for br in board_rows if br.cells[k].value is not None]
+        rollup = {
+            "n_groups": len(mine),
+            "improved": sum(c.variation_type == "special_cause_improvement" for c in mine),
+            "deteriorated": sum(c.variation_type == "special_cause_concern" for c in mine),
+            "stable": sum(c.variation_type == "common_cause" for c in mine),
+            "pass": sum(c.assurance_type == "consistent_pass" for c in mine),
+        }
+        rollups.append((m, settings[m.pk], rollup if mine else None, ""))
+    return {"measures": measures, "rows": board_rows, "rollups": rollups}
+
+
+def _programme_cells(
+    access: permissions.Access,
+    measures: list[Measure],
+    settings: dict[int, ChartSettings],
+    site_ids: list[int],
+) -> dict[int, dict[int, Cell]]:
+    """Cells for every enrolled site, cached until the programme's event log moves on.
+
+    Every write records an Event, so the newest event (id and time) is a cheap, exact
+    version stamp; the cache holds all sites and each viewer sees only their readable rows.
+    """
+    stamp = (
+        Event.objects.filter(programme=access.programme)
+        .order_by("-pk")
+        .values_list("pk", "created_at")
+        .first()
+    )
+    key = f"measurement:glance:{access.programme.pk}:{stamp}:{len(site_ids)}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     obs = selectors.fetch_rows(
         Observation.objects.filter(measure__in=measures, site_id__in=site_ids)
         .order_by("measure_id", "site_id", "period_start")
@@ -83,30 +130,24 @@ def _board(access: permissions.Access, region: str, phase: str) -> dict[str, Any
         )
     )
     adjustments = list(
-        ChartAdjustment.objects.filter(
-            measure__in=measures, site_id__in=site_ids, withdrawn_at__isnull=True
-        )
+        ChartAdjustment.objects.filter(measure__in=measures, withdrawn_at__isnull=True)
     )
     by_measure: dict[int, list[tuple]] = {}
     for o in obs:
         by_measure.setdefault(o[0], []).append(o[1:])
-    board_rows = {r.enrolment.site_id: BoardRow(r) for r in rows}
-    rollups = []
+    out: dict[int, dict[int, Cell]] = {}
     for m in measures:
-        settings = saved.get(m.pk) or actions.chart_settings_for_unsaved(m)
         charts = selectors.charts_from_rows(
             m,
-            settings,
+            settings[m.pk],
             site_ids,
             by_measure.get(m.pk, []),
             [a for a in adjustments if a.measure_id == m.pk],
             tail=SPARK_POINTS,
         )
-        rollups.append((m, settings, charts.rollup, charts.error))
-        for sid, br in board_rows.items():
-            br.cells.append(_cell(charts.sites[sid]))
-    ordered = list(board_rows.values())
-    return {"measures": measures, "rows": ordered, "rollups": rollups}
+        out[m.pk] = {sid: _cell(sc) for sid, sc in charts.sites.items()}
+    cache.set(key, out, timeout=3600)
+    return out
 
 
 def _cell(sc: selectors.SiteChart) -> Cell:
@@ -123,6 +164,8 @@ def _cell(sc: selectors.SiteChart) -> Cell:
         assurance=ass,
         spark=sparkline_points([p["y"] for p in sc.points[-SPARK_POINTS:]]),
         attention=attention,
+        variation_type=sc.summary.get("variation_type") or "",
+        assurance_type=sc.summary.get("assurance_type") or "",
     )
 
 
@@ -141,16 +184,22 @@ def glance(request: HttpRequest, slug: str) -> HttpResponse:
             r.region.code: r.region for r in core_selectors.site_rows(access.programme) if r.region
         }.items()
     )
+    page = Paginator(data["rows"], ROWS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "programme": access.programme,
         "access": access,
         **data,
+        "rows": list(page.object_list),
+        "page": page,
+        "n_sites": len(data["rows"]),
         "region": region,
         "phase": phase,
         "sort": sort,
         "regions": [r for _, r in regions],
         "phases": Phase.choices,
-        "can_enter": any(access.can_edit_site(br.row.enrolment.site_id) for br in data["rows"]),
+        "can_enter": bool(
+            access.editable_site_ids(br.row.enrolment.site_id for br in data["rows"])
+        ),
     }
     return render(request, "measurement/glance.html", context)
 
