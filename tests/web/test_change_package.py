@@ -104,3 +104,35 @@ def test_cycle_numbers_are_unique_per_site_and_idea_in_the_demo(programme):
         "site_id", "change_idea_id", "cycle_no"
     )
     assert len(rows) == len(set(rows))
+
+
+def test_the_lead_curates_the_package_and_a_stale_edit_is_refused(programme, client_for):
+    cart = ChangeIdea.objects.get(programme=programme, site=None, title="All-in-one insertion cart")
+    url = reverse("idea_edit", kwargs={"slug": "clabsi", "idea_id": cart.pk})
+    data = {
+        "edit-title": "All-in-one insertion cart, restocked daily",
+        "edit-source": "evidence",
+        "edit-component": cart.component_id,
+        "edit-version": cart.version,
+    }
+    assert client_for("site_a").post(url, data).status_code == 403
+    assert client_for("lead").post(url, data).status_code == 302
+    cart.refresh_from_db()
+    assert cart.title.endswith("restocked daily") and cart.version == 2
+    assert Event.objects.filter(verb="change_idea.changed", object_id=str(cart.pk)).exists()
+    stale = client_for("lead").post(url, {**data, "edit-title": "Someone else"})
+    assert stale.status_code == 422 and "changed by someone else" in stale.content.decode()
+
+
+def test_a_retired_idea_leaves_the_package_but_keeps_its_cycles(programme, user):
+    stop = ChangeIdea.objects.get(
+        programme=programme, site=None, title__startswith="Nurse may stop"
+    )
+    cycles = stop.cycles.count()
+    actions.update_idea(user("lead"), stop, expected_version=stop.version, retired=True)
+    titles = [e.idea.title for e in change_package(access_for(user("lead"), programme))]
+    assert stop.title not in titles
+    assert stop.cycles.count() == cycles
+    with pytest.raises(ValidationError) as exc:
+        actions.update_idea(user("lead"), stop, expected_version=stop.version, title="  ")
+    assert "title" in exc.value.message_dict

@@ -171,3 +171,12 @@ def test_progress_scores_through_the_api(api):
     assert off.status_code == 422 and off.json()["errors"][0]["field"] == "score"
     rows = api("site_a")("get", "/progress-scores").json()
     assert {r["site"] for r in rows} == {"RA1-GICU"}
+
+
+def test_the_lead_curates_an_idea_through_the_api(api):
+    idea = _checklist()
+    body = {"version": idea.version, "description": "Observer ticks every step."}
+    assert api("site_a")("patch", f"/change-ideas/{idea.pk}", body).status_code == 403
+    done = api("lead")("patch", f"/change-ideas/{idea.pk}", body)
+    assert done.status_code == 200 and done.json()["version"] == idea.version + 1
+    assert api("lead")("patch", f"/change-ideas/{idea.pk}", body).status_code == 422

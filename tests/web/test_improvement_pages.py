@@ -113,3 +113,11 @@ def test_the_package_page_shows_what_each_site_adapted_only_to_those_who_may_rea
     assert "adapted: Checklist" in client_for("lead").get(url).content.decode()
     own_only = client_for("site_a").get(url).content.decode()
     assert own_only.count("adapted: ") == 1  # RA1-GICU's own ramp adapted once
+
+
+def test_the_diagram_page_query_count_depends_on_its_boxes_not_on_the_sites(
+    client_for, django_assert_max_num_queries
+):
+    client = client_for("lead")
+    with django_assert_max_num_queries(45):  # about two per box for the editor's forms
+        assert client.get(_url("driver_diagram")).status_code == 200

@@ -297,6 +297,63 @@ def create_idea(
 
 
 @transaction.atomic
+def update_idea(
+    actor: Actor,
+    idea: ChangeIdea,
+    *,
+    expected_version: int,
+    title: str | None = None,
+    description: str | None = None,
+    component: Component | None = None,
+    clear_component: bool = False,
+    source: str | None = None,
+    source_detail: str | None = None,
+    drivers: Sequence[DriverNode] | None = None,
+    retired: bool | None = None,
+) -> ChangeIdea:
+    """Reword, reclassify, relink or retire a change idea (curating the package)."""
+    was = idea.title
+    if title is not None:
+        if not title.strip():
+            raise ValidationError(
+                {"title": "Name the change idea; retire it instead of blanking it."}
+            )
+        idea.title = title.strip()
+    if description is not None:
+        idea.description = description.strip()
+    if component is not None or clear_component:
+        idea.component = component
+    if source is not None:
+        idea.source = source
+    if source_detail is not None:
+        idea.source_detail = source_detail.strip()
+    if retired is not None:
+        idea.retired = retired
+    _idea_fields(idea.programme, idea.component, idea.source)
+    for d in drivers or ():
+        if d.programme_id != idea.programme_id or d.kind == DriverNode.Kind.AIM:
+            raise ValidationError({"drivers": f"'{d.text}' is not a driver of this programme."})
+    idea.full_clean()
+    if not ChangeIdea.objects.filter(pk=idea.pk, version=expected_version).update(
+        version=F("version") + 1
+    ):
+        raise StaleEdit("This change idea")
+    idea.version = expected_version + 1
+    idea.save()
+    if drivers is not None:
+        idea.drivers.set(drivers)
+    record_event(
+        actor,
+        "change_idea.retired" if retired else "change_idea.changed",
+        idea,
+        programme=idea.programme,
+        site=idea.site_id,
+        payload={"title": idea.title, "was": was, "version": idea.version},
+    )
+    return idea
+
+
+@transaction.atomic
 def copy_idea(
     actor: Actor, idea: ChangeIdea, to_site: Site, *, at: datetime | None = None
 ) -> ChangeIdea:

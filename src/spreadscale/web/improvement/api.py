@@ -66,6 +66,7 @@ class IdeaOut(Schema):
     origin: int | None
     drivers: list[int]
     retired: bool
+    version: int
 
 
 class IdeaIn(Schema):
@@ -76,6 +77,17 @@ class IdeaIn(Schema):
     source: str = "team"
     source_detail: str = ""
     drivers: list[int] = []
+
+
+class IdeaPatch(Schema):
+    version: int
+    title: str | None = None
+    description: str | None = None
+    component: int | None = None
+    source: str | None = None
+    source_detail: str | None = None
+    drivers: list[int] | None = None
+    retired: bool | None = None
 
 
 class CopyIn(Schema):
@@ -303,6 +315,7 @@ def _idea(i: ChangeIdea) -> dict:
         "origin": i.origin_id,
         "drivers": [d.pk for d in i.drivers.all()],
         "retired": i.retired,
+        "version": i.version,
     }
 
 
@@ -342,6 +355,41 @@ def create_idea(request: HttpRequest, slug: str, body: IdeaIn):
         drivers=_nodes(access, body.drivers),
     )
     return Status(201, _idea(idea))
+
+
+@router.patch("/programmes/{slug}/change-ideas/{idea_id}", response=IdeaOut)
+def update_idea(request: HttpRequest, slug: str, idea_id: int, body: IdeaPatch):
+    """Curate an idea: the lead for the programme's package, a site team for its own ideas."""
+    access = permissions.access_for(request.user, slug)
+    idea = ChangeIdea.objects.filter(pk=idea_id, programme=access.programme).first()
+    if idea is None:
+        raise Http404("No such change idea.")
+    access.require(
+        access.can_edit_site(idea.site_id) if idea.site_id else access.can_manage_programme
+    )
+    component = None
+    if body.component is not None:
+        component = Component.objects.filter(
+            pk=body.component, intervention__programme=access.programme
+        ).first()
+        if component is None:
+            raise ValidationError(
+                {"component": f"No component {body.component} in this programme."}
+            )
+    idea = actions.update_idea(
+        request.user,
+        idea,
+        expected_version=body.version,
+        title=body.title,
+        description=body.description,
+        component=component,
+        clear_component="component" in body.model_fields_set and body.component is None,
+        source=body.source,
+        source_detail=body.source_detail,
+        drivers=_nodes(access, body.drivers) if body.drivers is not None else None,
+        retired=body.retired,
+    )
+    return _idea(idea)
 
 
 @router.post("/programmes/{slug}/change-ideas/{idea_id}/copy", response={201: IdeaOut})

@@ -99,6 +99,15 @@ class IdeaForm(forms.Form):
         self.fields["drivers"].label_from_instance = lambda n: f"{n.get_kind_display()}: {n.text}"
 
 
+class IdeaEditForm(IdeaForm):
+    retired = forms.BooleanField(label="Retire this idea (kept with its cycles)", required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, programme, **kwargs):
+        super().__init__(*args, programme=programme, holders=[], prefix="edit", **kwargs)
+        del self.fields["holder"]
+
+
 class CopyForm(forms.Form):
     site = forms.ChoiceField(label="Copy to")
 

@@ -16,7 +16,14 @@ from spreadscale.web.core.models import Phase, Site
 from spreadscale.web.core.selectors import site_rows
 from spreadscale.web.forms import add_errors
 from spreadscale.web.improvement import actions, diagram, selectors
-from spreadscale.web.improvement.forms import CopyForm, CycleForm, IdeaForm, NodeForm, ScoreForm
+from spreadscale.web.improvement.forms import (
+    CopyForm,
+    CycleForm,
+    IdeaEditForm,
+    IdeaForm,
+    NodeForm,
+    ScoreForm,
+)
 from spreadscale.web.improvement.models import Act, ChangeIdea, DriverNode, PDSACycle, ProgressScore
 
 
@@ -248,16 +255,73 @@ def _idea(access: permissions.Access, idea_id: int) -> ChangeIdea:
         raise Http404("No such change idea in this programme.") from None
 
 
+def _can_curate(access: permissions.Access, idea: ChangeIdea) -> bool:
+    """The lead curates the programme's package; a site team its own ideas."""
+    return access.can_edit_site(idea.site_id) if idea.site_id else access.can_manage_programme
+
+
+def _edit_form(idea: ChangeIdea, programme) -> IdeaEditForm:
+    return IdeaEditForm(
+        programme=programme,
+        initial={
+            "title": idea.title,
+            "description": idea.description,
+            "component": idea.component_id,
+            "source": idea.source,
+            "source_detail": idea.source_detail,
+            "drivers": list(idea.drivers.all()),
+            "retired": idea.retired,
+            "version": idea.version,
+        },
+    )
+
+
+@require_POST
 @login_required
-def idea_detail(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
+def idea_edit(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
+    access = permissions.access_for(request.user, slug)
+    idea = _idea(access, idea_id)
+    access.require(_can_curate(access, idea))
+    form = IdeaEditForm(request.POST, programme=access.programme)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.update_idea(
+                request.user,
+                idea,
+                expected_version=data["version"],
+                title=data["title"],
+                description=data["description"],
+                component=data["component"],
+                clear_component=data["component"] is None,
+                source=data["source"],
+                source_detail=data["source_detail"],
+                drivers=list(data["drivers"]),
+                retired=data["retired"],
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Saved the change idea '{idea.title}'.")
+            return redirect("idea_detail", slug=slug, idea_id=idea.pk)
+    idea.refresh_from_db()
+    return idea_detail(request, slug, idea_id, edit_form=form)
+
+
+@login_required
+def idea_detail(
+    request: HttpRequest, slug: str, idea_id: int, edit_form: IdeaEditForm | None = None
+) -> HttpResponse:
     access = permissions.access_for(request.user, slug)
     idea = _idea(access, idea_id)
     targets = [
         (s, name) for s, name in _site_choices(access, access.can_edit_site) if s != idea.site_id
     ]
     form = CopyForm(sites=targets) if targets else None
-    status = 200
-    if request.method == "POST":
+    status = 422 if edit_form is not None else 200
+    if edit_form is None and _can_curate(access, idea):
+        edit_form = _edit_form(idea, access.programme)
+    if request.method == "POST" and status == 200:
         access.require(bool(targets))
         form = CopyForm(request.POST, sites=targets)
         if form.is_valid():
@@ -284,6 +348,7 @@ def idea_detail(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
             "copies": copies,
             "drivers": list(idea.drivers.all()),
             "form": form,
+            "edit_form": edit_form,
             "can_start_cycle": (
                 idea.site_id is None
                 and any(
