@@ -136,3 +136,15 @@ def test_a_retired_idea_leaves_the_package_but_keeps_its_cycles(programme, user)
     with pytest.raises(ValidationError) as exc:
         actions.update_idea(user("lead"), stop, expected_version=stop.version, title="  ")
     assert "title" in exc.value.message_dict
+
+
+def test_the_spread_of_ideas_follows_the_demo_peer_network(programme):
+    from spreadscale.web.improvement.selectors import idea_spread
+
+    demo = generate()
+    leader = next(s for s in demo.sites if s.opinion_leader).code
+    learners = {a for a, b, layer, _ in demo.edges if layer == "learns-from" and b == leader}
+    edges = idea_spread(programme)
+    assert edges and {e.from_site for e in edges} == {leader}
+    assert {e.to_site for e in edges} <= learners
+    assert [e.on for e in edges] == sorted(e.on for e in edges)

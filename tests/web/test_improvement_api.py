@@ -180,3 +180,10 @@ def test_the_lead_curates_an_idea_through_the_api(api):
     done = api("lead")("patch", f"/change-ideas/{idea.pk}", body)
     assert done.status_code == 200 and done.json()["version"] == idea.version + 1
     assert api("lead")("patch", f"/change-ideas/{idea.pk}", body).status_code == 422
+
+
+def test_the_spread_network_of_ideas_is_available_to_every_member(api):
+    response = api("patient")("get", "/idea-spread")
+    assert response.status_code == 200, response.content[:300]
+    edges = response.json()
+    assert edges and all(e["from_site"] and e["to_site"] for e in edges)

@@ -90,6 +90,14 @@ class IdeaPatch(Schema):
     retired: bool | None = None
 
 
+class SpreadOut(Schema):
+    idea_id: int
+    title: str
+    from_site: str | None
+    to_site: str
+    on: date
+
+
 class CopyIn(Schema):
     site: str
 
@@ -402,6 +410,13 @@ def copy_idea(request: HttpRequest, slug: str, idea_id: int, body: CopyIn):
     site = _site(access, body.site)
     access.require(access.can_edit_site(site.pk))
     return Status(201, _idea(actions.copy_idea(request.user, idea, site)))
+
+
+@router.get("/programmes/{slug}/idea-spread", response=list[SpreadOut])
+def idea_spread(request: HttpRequest, slug: str):
+    """Edges of the spread network of ideas: each copy, from the site it came from to the copier."""
+    access = permissions.access_for(request.user, slug)
+    return selectors.idea_spread(access.programme)
 
 
 @router.get("/programmes/{slug}/change-package", response=list[PackageOut])

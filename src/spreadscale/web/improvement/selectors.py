@@ -380,3 +380,32 @@ def score_months(access: Access, site_id: int | None = None) -> tuple[list[dict]
 
 def readable_q(access: Access) -> Q:
     return access.readable_site_filter()
+
+
+@dataclass(frozen=True)
+class SpreadEdge:
+    idea_id: int
+    title: str
+    from_site: str | None  # None: copied from the programme's package
+    to_site: str
+    on: date
+
+
+def idea_spread(programme) -> list[SpreadEdge]:
+    """Who copied which idea from whom, and when: the edges of the ideas' spread network."""
+    copies = (
+        ChangeIdea.objects.filter(programme=programme, origin__isnull=False)
+        .select_related("site", "origin__site")
+        .order_by("created_at", "pk")
+    )
+    return [
+        SpreadEdge(
+            idea_id=c.pk,
+            title=c.title,
+            from_site=c.origin.site.code if c.origin.site_id else None,
+            to_site=c.site.code,
+            on=c.created_at.date(),
+        )
+        for c in copies
+        if c.site_id
+    ]

@@ -231,6 +231,7 @@ def change_package(request: HttpRequest, slug: str) -> HttpResponse:
             "access": access,
             "programme": programme,
             "entries": entries,
+            "spread": selectors.idea_spread(programme),
             "filters": filters,
             "form": form,
             "components": programme.interventions.first().components.all()
