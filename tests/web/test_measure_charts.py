@@ -29,6 +29,7 @@ def test_the_lead_sees_one_chart_per_site_with_limits_and_the_default_u_chart(cl
     assert response.text.count('class="chart" data-spec=') == 24
     assert response.context["settings"].chart == "u"
     assert response.context["settings"].rules == "anhoej"
+    assert response.context["settings"].pk is None  # the defaults, never saved
     points = tables["RA1-GICU"]["chart"].points
     assert len(points) > 12
     assert all(p["cl"] is not None and p["ucl"] is not None for p in points)
@@ -150,12 +151,13 @@ def test_excluding_a_point_needs_a_value_for_that_period(client_for, site):
 @pytest.mark.parametrize("persona", ["site_a", "member_a", "patient"])
 def test_chart_changes_for_another_site_or_by_members_are_refused(persona, client_for, site):
     target = site("RB1-GICU") if persona == "site_a" else site("RA1-GICU")
+    before = ChartAdjustment.objects.filter(site=target).count()
     response = client_for(persona).post(
         _url("measure_adjustment", measure_slug="bundle-compliance"),
         {"site": target.pk, "kind": "phase", "on": "2025-03-01", "reason": "x"},
     )
     assert response.status_code in (403, 404)
-    assert not ChartAdjustment.objects.filter(site=target).exists()
+    assert ChartAdjustment.objects.filter(site=target).count() == before
 
 
 def test_a_rebase_proposal_can_be_accepted_or_dismissed_by_the_site_lead(
@@ -182,3 +184,12 @@ def test_a_rebase_proposal_can_be_accepted_or_dismissed_by_the_site_lead(
     client.post(url, {"on": on, "decision": "accept"})
     adj = ChartAdjustment.objects.get(site_id=target_id, kind="phase", measure=measure)
     assert adj.reason.startswith("Accepted proposed rebase")
+
+
+def test_the_demo_records_chart_decisions_with_reasons(client_for, programme):
+    response = client_for("lead").get(_url("measure_detail", measure_slug="bundle-compliance"))
+    assert response.context["settings"].y_scale == "shared"
+    assert "Compare units on one scale" in response.text
+    kinds = set(ChartAdjustment.objects.values_list("kind", flat=True))
+    assert {"phase", "exclude"} <= kinds
+    assert Event.objects.filter(verb="chart.phase_added").exists()

@@ -21,6 +21,7 @@ DEMO_PASSWORD = "demo"
 AREA_DEMOS: list[str] = [
     "spreadscale.demo.improvement",
     "spreadscale.demo.fidelity",
+    "spreadscale.demo.measurement",
 ]
 # (username, full name, role, site code or None)
 DEMO_USERS = [

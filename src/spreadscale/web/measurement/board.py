@@ -118,7 +118,8 @@ def _programme_cells(
         .values_list("pk", "created_at")
         .first()
     )
-    key = f"measurement:glance:{access.programme.pk}:{stamp}:{len(site_ids)}"
+    pk, at = stamp or (0, None)
+    key = f"measurement-glance-{access.programme.pk}-{pk}-{at.timestamp() if at else 0}-{len(site_ids)}"
     cached = cache.get(key)
     if cached is not None:
         return cached
