@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spreadscale.web.core.models import Event, Programme
 from spreadscale.web.improvement import actions, diagram
@@ -178,3 +182,35 @@ def test_a_site_team_adds_a_node_to_its_own_diagram_but_not_to_the_programme(
     assert response.status_code == 302
     assert DriverNode.objects.get(text="Huddle at 8").site == site("RA1-GICU")
     assert client_for("site_b").post(url, {**data, "site": "RA1-GICU"}).status_code == 403
+
+
+@st.composite
+def _dags(draw):
+    """Boxes in an order where every parent comes earlier and ranks no lower: always acyclic."""
+    order = ["primary", "secondary", "idea"]
+    drawn = draw(st.lists(st.sampled_from(order), min_size=1, max_size=14))
+    kinds = ["aim", *sorted(drawn, key=order.index)]
+    rank = {"aim": 0, "primary": 1, "secondary": 2, "idea": 3}
+    boxes = {}
+    for i, kind in enumerate(kinds):
+        allowed = [k for k, b in boxes.items() if rank[b.kind] <= rank[kind] and b.kind != "idea"]
+        parents = (
+            draw(st.lists(st.sampled_from(allowed), min_size=1, unique=True)) if allowed else []
+        )
+        boxes[f"b{i}"] = diagram.Box(f"b{i}", kind, draw(st.text(max_size=60)), i, parents)
+    return boxes
+
+
+@given(_dags())
+@settings(max_examples=60, deadline=None)
+def test_the_layout_always_places_children_right_of_parents_without_overlaps(boxes):
+    d = diagram.layout("t", boxes)
+    assert sorted(k for col in d.columns for k in col) == sorted(boxes)
+    for box in d.boxes.values():
+        assert all(d.boxes[p].layer < box.layer for p in box.parents)
+    for col in d.columns:
+        spans = sorted((d.boxes[k].y, d.boxes[k].y + d.boxes[k].height) for k in col)
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(spans))
+    ideas = {b.layer for b in d.boxes.values() if b.kind == "idea"}
+    assert len(ideas) <= 1 and all(i == len(d.columns) - 1 for i in ideas)
+    assert diagram.svg(d).count("<rect") == len(boxes) + 1
