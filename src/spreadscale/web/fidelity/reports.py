@@ -8,19 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spreadscale.analytics import fidelity as frame
-from spreadscale.analytics.spc import SpcInputError, spc_batch
 from spreadscale.web.core import selectors as core_selectors
 from spreadscale.web.core.models import Component, Site
 from spreadscale.web.fidelity.actions import FIDELITY_MEASURE
 from spreadscale.web.fidelity.models import Adaptation, FidelityAssessment, FidelityRating
 from spreadscale.web.fidelity.selectors import (
     Series,
-    chart_for,
     evidence,
     readable_adaptations,
     series_for,
 )
+from spreadscale.web.measurement.actions import chart_settings_for
 from spreadscale.web.measurement.models import Measure
+from spreadscale.web.measurement.selectors import measure_charts
 from spreadscale.web.permissions import Access
 
 # What the cross-site matrix shows for each rating: function kept, adapted or lost.
@@ -47,35 +47,6 @@ def outcome_measure(programme) -> Measure | None:
         .exclude(slug=FIDELITY_MEASURE)
         .first()
     )
-
-
-def variation_status(measure: Measure, series: dict[int, Series]) -> dict[int, tuple[str, str]]:
-    """Each site's SPC variation type for a measure, from one batched engine call."""
-    groups, ys, xs, ns = [], [], [], []
-    for site_id, s in series.items():
-        groups += [site_id] * len(s.y)
-        ys += s.y
-        xs += s.periods
-        if s.n is not None:
-            ns += s.n
-    if not ys:
-        return {}
-    try:
-        result = spc_batch(
-            ys,
-            group=groups,
-            x=xs,
-            n=ns or None,
-            chart=chart_for(measure),
-            improvement=measure.improvement,
-        )
-    except SpcInputError:
-        return {}
-    cols = result.summary_columns()
-    out: dict[int, tuple[str, str]] = {}
-    for g, v in zip(cols["group"], cols["variation_type"], strict=True):
-        out[int(g)] = VARIATION.get(v, ("common", v.replace("_", " ")))  # last part wins
-    return out
 
 
 @dataclass
@@ -108,8 +79,10 @@ def fidelity_matrix(access: Access) -> dict[str, Any]:
     }
     measure = outcome_measure(programme)
     readable_ids = [r.enrolment.site_id for r in rows if access.can_read_site(r.enrolment.site_id)]
-    series = series_for(measure, readable_ids) if measure else {}
-    status = variation_status(measure, series) if measure else {}
+    # The same charts as the measure page and the board: saved settings and accepted phases.
+    charts = (
+        measure_charts(measure, readable_ids, chart_settings_for(measure)).sites if measure else {}
+    )
     inconsistent: dict[int, int] = defaultdict(int)
     for site_id in (
         Adaptation.objects.filter(programme=programme, fidelity="inconsistent")
@@ -129,11 +102,11 @@ def fidelity_matrix(access: Access) -> dict[str, Any]:
             ]
             row.score = a.score if a else None
             row.period = a.period_start if a else None
-            row.variation = status.get(site.pk)
-            s = series.get(site.pk)
-            if s and s.y:
-                mult = measure.multiplier if measure and measure.uses_ratio else 1.0  # type: ignore[union-attr]
-                row.latest = s.y[-1] / s.n[-1] * mult if s.n else s.y[-1]
+            chart = charts.get(site.pk)
+            if chart is not None and chart.latest is not None:
+                v = chart.summary.get("variation_type") or ""
+                row.variation = VARIATION.get(v, ("common", v.replace("_", " ")))
+                row.latest = chart.latest.get("y")
         row.inconsistent = inconsistent.get(site.pk, 0)
         out.append(row)
     return {"components": components, "rows": out, "measure": measure}
