@@ -217,3 +217,30 @@ def test_the_full_record_groups_checkboxes_in_labelled_fieldsets(client_for, pro
     page = client_for("site_a").get(f"/p/clabsi/adaptations/{a.pk}/edit/").content.decode()
     for legend in ("Who decided", "Type of modification", "Reasons, by level", "Goals"):
         assert f"<legend>{legend}</legend>" in page
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/p/clabsi/adaptations/new/", {"site": "x", "date_effective": "yesterday"}),
+        ("/p/clabsi/adaptations/new/", {"components": ["999999"], "measures": ["abc"]}),
+        ("/p/clabsi/stage-gates/", {"delete": "not-a-number"}),
+        ("/p/clabsi/stage-gates/", {"kind": "measure_stable", "measure": "gone", "n_points": "x"}),
+        ("/p/clabsi/sites/999999/fidelity/", {}),
+        ("/p/clabsi/sites/999999/phase-gated/", {}),
+        ("/p/clabsi/adaptations/999999/adopt/", {}),
+    ],
+)
+def test_garbage_gets_a_clear_refusal_never_a_server_error(client_for, url, data):
+    response = client_for("lead").post(url, data)
+    assert response.status_code in (404, 422)
+
+
+def test_garbage_in_the_gated_phase_form_is_refused_by_field(client_for, site):
+    response = client_for("lead").post(
+        f"/p/clabsi/sites/{site('RA1-GICU').pk}/phase-gated/",
+        {"to_phase": "flying", "effective_on": "soon", "version": "v"},
+    )
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert "New phase:" in text and "From:" in text
