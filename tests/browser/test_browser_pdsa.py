@@ -64,3 +64,22 @@ def test_the_lead_reads_the_change_package_and_the_driver_diagram(sign_in, page,
     assert page.locator(".dd-outline li").count() >= 10
     screenshot("driver-diagram-lead")
     assert page.console_errors == []
+
+
+def test_the_facilitator_records_a_progress_score_on_a_tablet(sign_in, page, screenshot):
+    page.set_viewport_size({"width": 820, "height": 1180})
+    sign_in("facilitator")
+    page.goto("/p/clabsi/progress/?site=RB1-GICU")
+    page.click("text=Record a score")
+    page.select_option("#id_site", label="Eastleigh Vale General ICU (RB1-GICU)")
+    page.fill("#id_month", "2026-07")
+    page.select_option("#id_score", value="4.5")
+    page.fill("#id_note", "Sustained for seven months")
+    page.click("button:has-text('Record')")
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".messages").inner_text().startswith("Score recorded")
+    page.goto("/p/clabsi/progress/?site=RB1-GICU")
+    row = page.locator("section[aria-labelledby=side-h] tbody tr").filter(has_text="Jul 2026")
+    assert row.count() == 1 and "4.5" in row.inner_text()
+    screenshot("progress-scores-facilitator-tablet")
+    assert page.console_errors == []

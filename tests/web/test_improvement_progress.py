@@ -80,16 +80,18 @@ def test_entering_a_month_again_replaces_the_score_and_a_stale_one_is_refused(
 
 
 def test_the_demo_scores_follow_the_phases_and_show_the_gap(programme, user, site):
-    rows, _ = score_months(access_for(user("lead"), programme), site("RA1-GICU").pk)
-    assert rows[0]["facilitator"].score <= Decimal("2.0")
-    assert rows[-1]["facilitator"].score >= Decimal("4.0")
+    rows, distribution = score_months(access_for(user("lead"), programme), site("RA1-GICU").pk)
+    assert {r["site"].code for r in rows} == {"RA1-GICU"}
+    assert rows[-1]["facilitator"].score <= Decimal("2.0")  # newest first: the oldest is last
+    assert rows[0]["facilitator"].score >= Decimal("4.0")
+    assert distribution[0]["facilitator"]["sites"] == 24  # the distribution stays programme-wide
     assert any(r["gap"] and r["gap"] > 0 for r in rows)  # teams sometimes rate themselves higher
 
 
 def test_the_distribution_covers_every_site_but_rows_only_readable_ones(programme, user, site):
     rows, distribution = score_months(access_for(user("site_a"), programme))
     assert {r["site"].code for r in rows} == {"RA1-GICU"}
-    last = distribution[-1]
+    last = distribution[0]
     assert last["facilitator"]["sites"] == 24 and sum(last["facilitator"]["counts"]) == 24
 
 

@@ -349,22 +349,21 @@ def score_months(access: Access, site_id: int | None = None) -> tuple[list[dict]
     The distribution covers every site (a programme-level aggregate); the rows only readable ones.
     """
     scores = ProgressScore.objects.filter(programme=access.programme).select_related("site")
-    if site_id is not None:
-        scores = scores.filter(site_id=site_id)
     grid: dict[tuple[int, date], dict] = {}
     dist: dict[date, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for s in scores.order_by("month", "site__code"):
         dist[s.month][s.rater][s.score] += 1
-        if not access.can_read_site(s.site_id):
+        if not access.can_read_site(s.site_id) or site_id not in (None, s.site_id):
             continue
         cell = grid.setdefault((s.site_id, s.month), {"site": s.site, "month": s.month})
         cell[s.rater] = s
-    rows = sorted(grid.values(), key=lambda c: (c["site"].code, c["month"]), reverse=False)
+    # newest month first: the latest picture is what a learning session discusses
+    rows = sorted(grid.values(), key=lambda c: (c["site"].code, -c["month"].toordinal()))
     for cell in rows:
         team, fac = cell.get("team"), cell.get("facilitator")
         cell["gap"] = (team.score - fac.score) if team and fac else None
     distribution = []
-    for month in sorted(dist):
+    for month in sorted(dist, reverse=True):
         entry: dict = {"month": month}
         for rater in ProgressScore.Rater.values:
             counts = dist[month][rater]

@@ -545,7 +545,7 @@ def progress(request: HttpRequest, slug: str) -> HttpResponse:
             "access": access,
             "programme": programme,
             "rows": rows,
-            "distribution": distribution,
+            "distribution": distribution[:12],
             "scale": ProgressScore.SCALE,
             "form": form,
             "site_filter": site_filter,
