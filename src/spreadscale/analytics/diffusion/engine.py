@@ -434,24 +434,29 @@ class _Kernel:
         c: Any = self.s.contagion
         dt = self.dt
         base = c.discontinuance * dt
+        # only adopters carry a discontinuance hazard: work on their flat indices
+        ad = np.flatnonzero(adopted)
+        if not ad.size:
+            return ad
         if c.discontinuance_tenure_halflife:
             # tenure in steps indexes a small table of δ·Δ·2^(−tenure/half-life)
             table = (base * np.exp2(-np.arange(self.s.horizon + 1) * dt
                                     / c.discontinuance_tenure_halflife)).astype(np.float32)
-            tenure = t - 1 - t_last
+            tenure = t - 1 - t_last.reshape(-1)[ad]
             np.clip(tenure, 0, self.s.horizon, out=tenure)
             delta = table[tenure]
         else:
-            delta = np.full(cum_d.shape, base, np.float32)
+            delta = np.full(ad.size, base, np.float32)
         if fid is not None and c.discontinuance_fidelity:
             # (1 + k(1 − f)) written as (1 + k) − k·f to stay in float32
             k = np.float32(c.discontinuance_fidelity)
-            delta *= (1 + k) - k * fid
+            delta *= (1 + k) - k * fid.reshape(-1)[ad]
         if fatigue is not None:
-            delta *= 1 + fatigue
-        np.multiply(delta, adopted, out=delta)
-        cum_d += delta
-        return np.flatnonzero(adopted & (cum_d >= self.clock_d))
+            delta *= 1 + fatigue.reshape(-1)[ad]
+        flat_cum = cum_d.reshape(-1)
+        total = flat_cum[ad] + delta
+        flat_cum[ad] = total
+        return ad[total >= self.clock_d.reshape(-1)[ad]]
 
     def _effect(self, fid: np.ndarray) -> np.ndarray:
         """Effect of the intervention as a function of fidelity, between 0 and 1."""
