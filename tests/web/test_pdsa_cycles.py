@@ -190,3 +190,11 @@ def test_cycles_become_annotations_on_the_measures_they_expect_to_move(programme
         for a in annotations_for(access_for(user("lead"), programme), reinsertion, [own.pk])
         if a.kind == "pdsa"
     ]
+
+
+def test_the_new_cycle_form_offers_the_package_and_the_sites_own_ideas_only(client_for):
+    board = ChangeIdea.objects.get(title__startswith="Infection-free days", origin__isnull=True)
+    page = client_for("site_b").get(reverse("pdsa_new", kwargs={"slug": "clabsi"}))
+    options = page.context["form"].fields["change_idea"].queryset
+    assert board not in options
+    assert options.filter(site=None).exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
+from django.db.models import Q
 
 from spreadscale.web.core.models import Component
 from spreadscale.web.improvement.models import (
@@ -183,9 +184,13 @@ class CycleForm(forms.Form):
         super().__init__(*args, **kwargs)
         site_ids = [s for s, _ in sites]
         self.fields["site"].choices = sites
-        self.fields["change_idea"].queryset = ChangeIdea.objects.filter(
-            programme=programme, retired=False
-        ).select_related("site")
+        # the package's ideas and the sites' own: another site's idea is copied first
+        self.fields["change_idea"].queryset = (
+            ChangeIdea.objects.filter(programme=programme, retired=False)
+            .filter(Q(site__isnull=True) | Q(site_id__in=site_ids))
+            .select_related("site")
+            .order_by("site__code", "title")
+        )
         self.fields["change_idea"].label_from_instance = lambda i: (
             f"{i.title} ({i.site.code if i.site_id else 'change package'})"
         )
