@@ -408,18 +408,25 @@ class _Kernel:
                     cum.reshape(-1)[drops] = 0
                     self._redraw(self.clock, drops)
                 if fid is not None and drift:
-                    unsupported = adopted if served is None else adopted & ~served
-                    fid -= unsupported * np.float32(drift)
-                    np.maximum(fid, 0, out=fid)
+                    # only adopters without facilitation support drift
+                    ad = np.flatnonzero(adopted)
+                    if served is not None:
+                        ad = ad[~served.reshape(-1)[ad]]
+                    flat_fid = fid.reshape(-1)
+                    flat_fid[ad] = np.maximum(flat_fid[ad] - np.float32(drift), 0)
                 if new_prev is not None:
                     new_prev.fill(0)
                     new_prev.reshape(-1)[idx] = 1
             curves["adoption"][t] = (ones @ A).astype(np.float64) / n
             curves["ever"][t] = ever_count / n
             curves["abandoned"][t] = abandoned_count / n
-            curves["effective"][t] = (curves["adoption"][t] if fid is None
-                                      else (self._effect(fid) * A).sum(axis=0, dtype=float) / n)
-            # (a column sum in row order, not BLAS: its blocking would depend on the batch size)
+            if fid is None:
+                curves["effective"][t] = curves["adoption"][t]
+            else:
+                # per-run sums over adopters in row order: the same whatever the batch size
+                ad = np.flatnonzero(adopted)
+                effect = self._effect(fid.reshape(-1)[ad])
+                curves["effective"][t] = np.bincount(ad % b, weights=effect, minlength=b) / n
         if self.enrol_step is not None:
             enrolled_count = (self.enrol_step <= T).sum(axis=0)
         return self._finish(curves, t_first, t_last, adopted, ever, abandoned, hours,
