@@ -251,3 +251,13 @@ def test_xbar_and_s_charts_flag_shifted_subgroups() -> None:
     r = spc_batch(y, x=x, chart="xbar")
     assert r.points["reasons"][15] == "beyond_limits"
     assert r.points["sigma_signal"].sum() == 1
+
+
+def test_a_rule_without_a_direction_gives_a_neutral_point_type() -> None:
+    # Fourteen alternating points after a stable baseline: Nelson 4 has no direction.
+    base = [10, 12, 9, 11, 10, 13, 9, 10, 11, 12, 10, 9, 11, 10]
+    alt = [10.5, 9.5] * 7
+    r = spc([*base, *alt], chart="i", rules="nelson", freeze=len(base), improvement="increase")
+    types = set(r.points["point_type"][len(base):])
+    assert types == {"special_cause_neutral_high", "special_cause_neutral_low"}
+    assert all("alternating" in s for s in r.points["reasons"][len(base):])

@@ -429,20 +429,18 @@ def spc_batch(
         sig=lim.sig, zc=lim.zc_rule, seg=seg, n_seg=n_seg, include=include,
         runs_off=runs_off, run_chart=chart == "run",
     )
-    if chart == "run":  # no limits, so no sigma rules (sig is NaN, limits NaN already)
-        pass
 
     # --- point types ---------------------------------------------------------------
     special = sig.mask > 0
     d = sig.direction
+    # Rules without a direction (alternation, stratification, ...) give neutral types by side.
+    neutral = np.where(lim.y_rule >= lim.cl_rule, 3, 4)
     if improvement == "increase":
-        ptype = np.where(d > 0, 1, 2)
+        ptype = np.where(d > 0, 1, np.where(d < 0, 2, neutral))
     elif improvement == "decrease":
-        ptype = np.where(d < 0, 1, 2)
+        ptype = np.where(d < 0, 1, np.where(d > 0, 2, neutral))
     else:
-        ptype = np.where(d > 0, 3, 4)
-    if improvement != "neutral":
-        ptype = np.where(d == 0, np.where(lim.y >= lim.cl, 3, 4), ptype)
+        ptype = np.where(d > 0, 3, np.where(d < 0, 4, neutral))
     ptype = np.where(special, ptype, 0)
     ptype = np.where(np.isfinite(lim.y), ptype, 5).astype(np.int8)
 

@@ -121,7 +121,8 @@ def funnel(
         else:
             phi = 1.0 if overdispersion == "multiplicative" else phi
     sd_adj = sd * scale
-    z_adj = (y - t) / sd_adj
+    with np.errstate(divide="ignore", invalid="ignore"):  # a target of 0 or 1 has sd 0
+        z_adj = (y - t) / sd_adj
     sites: dict[str, np.ndarray] = {"group": grp, "events": ev, "n": nn, "y": y, "z": z,
                                     "z_adjusted": z_adj}
     position = np.full(k, "within", dtype=object)

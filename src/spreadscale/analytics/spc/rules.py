@@ -197,10 +197,9 @@ def evaluate(
         flag, up = hits[code]
         mask |= flag.astype(np.uint32) << np.uint32(RULE_BIT[code])
         new = flag & ~decided
-        if up is None:  # non-directional: side of the centre line decides below
-            up = y >= cl
-        high |= new & up
-        low |= new & ~up
+        if up is not None:  # a non-directional rule leaves direction 0 for its points
+            high |= new & up
+            low |= new & ~up
         decided |= flag
     direction = (high.astype(np.int8) - low.astype(np.int8)).astype(np.int8)
 
@@ -319,7 +318,7 @@ def _other_rules(
         hits["trend"] = (scatter(t_hi | t_lo), scatter(t_hi & ~t_lo))
 
     # --- zone rules (need finite sigma) -------------------------------------------
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # sigma can be 0 (constant data)
         dev = (yq - zq) / sgq
     okz = np.isfinite(dev)
     if name == "mdc":
