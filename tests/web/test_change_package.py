@@ -9,7 +9,7 @@ from django.urls import reverse
 from spreadscale.demo.generator import generate
 from spreadscale.web.core.models import Event
 from spreadscale.web.improvement import actions
-from spreadscale.web.improvement.models import ChangeIdea, PDSACycle
+from spreadscale.web.improvement.models import ChangeIdea, DriverNode, PDSACycle
 from spreadscale.web.improvement.selectors import change_package
 from spreadscale.web.permissions import access_for
 
@@ -148,3 +148,30 @@ def test_the_spread_of_ideas_follows_the_demo_peer_network(programme):
     assert edges and {e.from_site for e in edges} == {leader}
     assert {e.to_site for e in edges} <= learners
     assert [e.on for e in edges] == sorted(e.on for e in edges)
+
+
+def test_a_site_idea_may_hang_under_its_own_sites_drivers_only(programme, user, site):
+    culture = DriverNode.objects.get(
+        programme=programme, site=None, text__startswith="A unit culture"
+    )
+    own = actions.add_node(
+        user("site_a"),
+        programme,
+        kind="secondary",
+        text="Our huddle",
+        parents=[culture],
+        site=site("RA1-GICU"),
+    )
+    idea = actions.create_idea(
+        user("site_a"), programme, title="Huddle card", drivers=[own], site=site("RA1-GICU")
+    )
+    assert list(idea.drivers.all()) == [own]
+    with pytest.raises(ValidationError) as exc:
+        actions.create_idea(
+            user("site_b"), programme, title="Borrowed", drivers=[own], site=site("RB1-GICU")
+        )
+    assert "another site" in exc.value.message_dict["drivers"][0]
+    with pytest.raises(ValidationError):
+        actions.create_idea(user("lead"), programme, title="Package idea", drivers=[own])
+    copy = actions.copy_idea(user("site_b"), idea, site("RB1-GICU"))
+    assert list(copy.drivers.all()) == []  # RA1's own driver stays at RA1

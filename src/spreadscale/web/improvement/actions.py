@@ -241,6 +241,14 @@ def edit_node(
     return node
 
 
+def _check_drivers(programme: Programme, site: Site | None, drivers: Sequence[DriverNode]) -> None:
+    for d in drivers:
+        if d.programme_id != programme.pk or d.kind == DriverNode.Kind.AIM:
+            raise ValidationError({"drivers": f"'{d.text}' is not a driver of this programme."})
+        if d.site_id is not None and (site is None or d.site_id != site.pk):
+            raise ValidationError({"drivers": f"'{d.text}' belongs to another site's diagram."})
+
+
 def _idea_fields(programme: Programme, component: Component | None, source: str) -> None:
     if component is not None and component.intervention.programme_id != programme.pk:
         raise ValidationError({"component": "That component belongs to another programme."})
@@ -268,9 +276,7 @@ def create_idea(
     if site is not None:
         _enrolled(programme, site)
     _idea_fields(programme, component, source)
-    for d in drivers:
-        if d.programme_id != programme.pk or d.kind == DriverNode.Kind.AIM:
-            raise ValidationError({"drivers": f"'{d.text}' is not a driver of this programme."})
+    _check_drivers(programme, site, drivers)
     idea = ChangeIdea(
         programme=programme,
         site=site,
@@ -330,9 +336,7 @@ def update_idea(
     if retired is not None:
         idea.retired = retired
     _idea_fields(idea.programme, idea.component, idea.source)
-    for d in drivers or ():
-        if d.programme_id != idea.programme_id or d.kind == DriverNode.Kind.AIM:
-            raise ValidationError({"drivers": f"'{d.text}' is not a driver of this programme."})
+    _check_drivers(idea.programme, idea.site, drivers or ())
     idea.full_clean()
     if not ChangeIdea.objects.filter(pk=idea.pk, version=expected_version).update(
         version=F("version") + 1
@@ -375,7 +379,8 @@ def copy_idea(
         created_at=at or timezone.now(),
     )
     copy.save()
-    copy.drivers.set(idea.drivers.all())
+    # the programme's drivers travel with the idea; another site's own drivers stay behind
+    copy.drivers.set(idea.drivers.filter(site__isnull=True))
     record_event(
         actor,
         "change_idea.copied",

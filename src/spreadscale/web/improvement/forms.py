@@ -94,18 +94,26 @@ class IdeaForm(forms.Form):
         self.fields["component"].label_from_instance = lambda c: (
             f"{c.name} ({c.get_kind_display().lower()})"
         )
-        self.fields["drivers"].queryset = DriverNode.objects.filter(
-            programme=programme, retired=False, site__isnull=True
-        ).exclude(kind=DriverNode.Kind.AIM)
-        self.fields["drivers"].label_from_instance = lambda n: f"{n.get_kind_display()}: {n.text}"
+        # the programme's drivers, and those of the sites this person may add ideas for
+        site_ids = [int(h) for h, _ in holders if h.isdigit()]
+        self.fields["drivers"].queryset = (
+            DriverNode.objects.filter(programme=programme, retired=False)
+            .filter(Q(site__isnull=True) | Q(site_id__in=site_ids))
+            .exclude(kind=DriverNode.Kind.AIM)
+            .select_related("site")
+        )
+        self.fields["drivers"].label_from_instance = lambda n: (
+            f"{n.get_kind_display()}: {n.text}" + (f" ({n.site.code})" if n.site_id else "")
+        )
 
 
 class IdeaEditForm(IdeaForm):
     retired = forms.BooleanField(label="Retire this idea (kept with its cycles)", required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, programme, **kwargs):
-        super().__init__(*args, programme=programme, holders=[], prefix="edit", **kwargs)
+    def __init__(self, *args, programme, site_id: int | None = None, **kwargs):
+        holders = [(str(site_id), "")] if site_id else []
+        super().__init__(*args, programme=programme, holders=holders, prefix="edit", **kwargs)
         del self.fields["holder"]
 
 

@@ -264,6 +264,7 @@ def _can_curate(access: permissions.Access, idea: ChangeIdea) -> bool:
 def _edit_form(idea: ChangeIdea, programme) -> IdeaEditForm:
     return IdeaEditForm(
         programme=programme,
+        site_id=idea.site_id,
         initial={
             "title": idea.title,
             "description": idea.description,
@@ -283,7 +284,7 @@ def idea_edit(request: HttpRequest, slug: str, idea_id: int) -> HttpResponse:
     access = permissions.access_for(request.user, slug)
     idea = _idea(access, idea_id)
     access.require(_can_curate(access, idea))
-    form = IdeaEditForm(request.POST, programme=access.programme)
+    form = IdeaEditForm(request.POST, programme=access.programme, site_id=idea.site_id)
     if form.is_valid():
         data = form.cleaned_data
         try:
