@@ -193,3 +193,26 @@ def test_the_demo_records_chart_decisions_with_reasons(client_for, programme):
     kinds = set(ChartAdjustment.objects.values_list("kind", flat=True))
     assert {"phase", "exclude"} <= kinds
     assert Event.objects.filter(verb="chart.phase_added").exists()
+
+
+def test_a_registered_annotation_provider_shows_on_the_chart_and_in_the_list(client_for, site):
+    from spreadscale.web.measurement import annotations
+
+    unit = site("RA1-GICU")
+
+    def provider(access, measure, site_ids):
+        if unit.pk in site_ids:
+            yield annotations.Annotation(
+                on=date(2025, 2, 1), site_id=unit.pk, kind="test-kind", label="Cycle 3"
+            )
+
+    annotations.register("test-kind", provider)
+    try:
+        response = client_for("site_a").get(_url("measure_detail", measure_slug="clabsi-rate"))
+    finally:
+        annotations._providers.pop("test-kind")
+    assert '<li data-kind="test-kind">' in response.text
+    layer = next(x for x in _specs(response)["RA1-GICU"]["spec"]["layer"] if "data" in x)
+    assert {"on": "2025-02-01", "kind": "test-kind", "label": "Cycle 3", "detail": ""} in layer[
+        "data"
+    ]["values"]

@@ -24,7 +24,13 @@ POINT_LABELS = {
     "special_cause_neutral_low": "Special cause: low",
     "no_data": "No data",
 }
-ANNOTATION_COLOURS = {"phase": "#2e7d32", "pdsa": "#8e24aa", "adaptation": "#c62828"}
+ANNOTATION_COLOURS = {
+    "phase": "#2e7d32",
+    "pdsa": "#8e24aa",
+    "adaptation": "#c62828",
+    "chart": "#00695c",
+}
+OTHER_COLOURS = ["#5d4037", "#1565c0", "#ef6c00", "#37474f"]
 
 
 def spc_spec(
@@ -129,12 +135,16 @@ def spc_spec(
             {"on": a["on"], "kind": a["kind"], "label": a["label"], "detail": a.get("detail", "")}
             for a in annotations
         ]
+        kinds = {a["kind"] for a in notes}
         colour = {
             "field": "kind",
             "type": "nominal",
+            # only kinds present get a colour: other areas register kinds we do not know here
             "scale": {
-                "domain": list(ANNOTATION_COLOURS),
-                "range": list(ANNOTATION_COLOURS.values()),
+                "domain": [k for k in ANNOTATION_COLOURS if k in kinds]
+                + sorted(kinds - set(ANNOTATION_COLOURS)),
+                "range": [ANNOTATION_COLOURS[k] for k in ANNOTATION_COLOURS if k in kinds]
+                + [OTHER_COLOURS[i % len(OTHER_COLOURS)] for i in range(len(kinds))],
             },
             "legend": None,
         }
