@@ -181,7 +181,9 @@ def test_a_site_team_adds_a_node_to_its_own_diagram_but_not_to_the_programme(
     response = client_for("site_a").post(url, {**data, "site": "RA1-GICU"})
     assert response.status_code == 302
     assert DriverNode.objects.get(text="Huddle at 8").site == site("RA1-GICU")
-    assert client_for("site_b").post(url, {**data, "site": "RA1-GICU"}).status_code == 403
+    # another site's diagram is out of site_b's reach altogether
+    assert client_for("site_b").post(url, {**data, "site": "RA1-GICU"}).status_code == 404
+    assert client_for("evaluator").post(url, {**data, "site": "RA1-GICU"}).status_code == 403
 
 
 @st.composite

@@ -121,3 +121,11 @@ def test_the_diagram_page_query_count_depends_on_its_boxes_not_on_the_sites(
     client = client_for("lead")
     with django_assert_max_num_queries(45):  # about two per box for the editor's forms
         assert client.get(_url("driver_diagram")).status_code == 200
+
+
+def test_a_sites_own_diagram_is_hidden_from_other_sites_teams(client_for):
+    assert client_for("site_b").get(_url("driver_diagram") + "?site=RA1-GICU").status_code == 404
+    assert (
+        client_for("site_b").get(_url("driver_diagram_svg") + "?site=RA1-GICU").status_code == 404
+    )
+    assert client_for("evaluator").get(_url("driver_diagram") + "?site=RA1-GICU").status_code == 200

@@ -43,6 +43,8 @@ def _diagram_site(access: permissions.Access, code: str) -> Site | None:
     except Site.DoesNotExist:
         raise Http404("No such site.") from None
     permissions.enrolment_for(access, site.pk)
+    if not access.can_read_site(site.pk):  # a site's own diagram is its team's working data
+        raise Http404("No such site.")
     return site
 
 
