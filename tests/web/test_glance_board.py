@@ -81,3 +81,24 @@ def test_a_funnel_needs_a_ratio_measure(client_for):
         _url("measure_funnel", measure_slug="days-between-infections")
     )
     assert response.status_code == 404
+
+
+def test_a_new_value_shows_on_the_board_at_once(client_for, user, site, programme):
+    from datetime import date
+
+    from spreadscale.web.measurement import actions
+    from spreadscale.web.measurement.models import Measure
+
+    client = client_for("lead")
+    client.get(_url("measurement_glance"))  # fills the cache
+    measure = Measure.objects.get(programme=programme, slug="bundle-compliance")
+    actions.record_observation(
+        user("site_a"),
+        measure,
+        site("RA1-GICU"),
+        actions.ObservationInput(period_start=date(2030, 1, 1), numerator=1, denominator=4),
+    )
+    response = client.get(_url("measurement_glance"), {"sort": "site"})
+    k = [m.slug for m in response.context["measures"]].index("bundle-compliance")
+    row = next(r for r in response.context["rows"] if r.row.enrolment.site.code == "RA1-GICU")
+    assert row.cells[k].period == "2030-01-01" and row.cells[k].value == 25.0

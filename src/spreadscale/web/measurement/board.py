@@ -81,7 +81,9 @@ def _board(access: permissions.Access, region: str, phase: str) -> dict[str, Any
     measures = list(Measure.objects.filter(programme=access.programme))
     saved = {s.measure_id: s for s in ChartSettings.objects.filter(measure__in=measures)}
     settings = {m.pk: saved.get(m.pk) or actions.chart_settings_for_unsaved(m) for m in measures}
-    cells = _programme_cells(access, measures, settings, [r.enrolment.site_id for r in all_rows])
+    cells, errors = _programme_cells(
+        access, measures, settings, [r.enrolment.site_id for r in all_rows]
+    )
     board_rows = []
     for r in rows:
         br = BoardRow(r)
@@ -97,7 +99,7 @@ def _board(access: permissions.Access, region: str, phase: str) -> dict[str, Any
             "stable": sum(c.variation_type == "common_cause" for c in mine),
             "pass": sum(c.assurance_type == "consistent_pass" for c in mine),
         }
-        rollups.append((m, settings[m.pk], rollup if mine else None, ""))
+        rollups.append((m, settings[m.pk], rollup if mine else None, errors.get(m.pk, "")))
     return {"measures": measures, "rows": board_rows, "rollups": rollups}
 
 
@@ -106,7 +108,7 @@ def _programme_cells(
     measures: list[Measure],
     settings: dict[int, ChartSettings],
     site_ids: list[int],
-) -> dict[int, dict[int, Cell]]:
+) -> tuple[dict[int, dict[int, Cell]], dict[int, str]]:
     """Cells for every enrolled site, cached until the programme's event log moves on.
 
     Every write records an Event, so the newest event (id and time) is a cheap, exact
@@ -137,6 +139,7 @@ def _programme_cells(
     for o in obs:
         by_measure.setdefault(o[0], []).append(o[1:])
     out: dict[int, dict[int, Cell]] = {}
+    errors: dict[int, str] = {}
     for m in measures:
         charts = selectors.charts_from_rows(
             m,
@@ -147,8 +150,10 @@ def _programme_cells(
             tail=SPARK_POINTS,
         )
         out[m.pk] = {sid: _cell(sc) for sid, sc in charts.sites.items()}
-    cache.set(key, out, timeout=3600)
-    return out
+        if charts.error:
+            errors[m.pk] = charts.error
+    cache.set(key, (out, errors), timeout=3600)
+    return out, errors
 
 
 def _cell(sc: selectors.SiteChart) -> Cell:
