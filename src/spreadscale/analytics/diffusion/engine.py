@@ -315,6 +315,17 @@ class _Kernel:
             static_mult = np.repeat(m.readiness[:, None], b, axis=1).astype(np.float32)
             if adapt_mult != 1.0:
                 static_mult[self.adapted] *= np.float32(adapt_mult)
+        if constant:
+            # the constant-hazard gate: thresholds, +inf for adopters, −inf once the clock rings
+            gate = (np.full((n, b), np.inf, np.float32) if self.thr is None
+                    else self.thr.copy())
+            gate[adopted] = np.inf
+            flat_gate = gate.reshape(-1)
+            flat_clock = self.clock.reshape(-1)
+            ringing = np.flatnonzero(flat_clock <= np.float32(p * T))
+            gate_order = ringing[np.argsort(flat_clock[ringing], kind="stable")]
+            gate_clock = flat_clock[gate_order]
+            k_prev = 0
         for t in range(T + 1):
             if t > 0:
                 if self.enrol_step is not None:
@@ -328,12 +339,24 @@ class _Kernel:
                                             (n, b))
                 elif m.weights is not None and (self.thr is not None or q > 0):
                     X = m.weights @ A
-                np.equal(A, 0, out=cand)
-                if cum_d is not None and readoption == 0:
-                    cand &= ~abandoned
                 if constant:
-                    np.less_equal(self.clock, np.float32(p * t), out=hit)
+                    # sites whose clock p·t has passed open their gate (−inf threshold);
+                    # adopters' gates are shut (+inf), so one comparison finds all adoptions
+                    k_now = int(np.searchsorted(gate_clock, np.float32(p * t), side="right"))
+                    released = gate_order[k_prev:k_now]
+                    k_prev = k_now
+                    released = released[~flat_adopted[released]]
+                    if X is None:
+                        idx = np.sort(released)
+                    else:
+                        flat_gate[released] = -np.inf
+                        np.greater_equal(X, gate, out=hit)
+                        idx = np.flatnonzero(hit)
+                    flat_gate[idx] = np.inf
                 else:
+                    np.equal(A, 0, out=cand)
+                    if cum_d is not None and readoption == 0:
+                        cand &= ~abandoned
                     lam.fill(p)
                     if q > 0:
                         if m.complete:
@@ -374,11 +397,12 @@ class _Kernel:
                     # adopters accumulate too: harmless, their sum is reset when they abandon
                     cum += lam
                     np.greater_equal(cum, self.clock, out=hit)
-                if self.thr is not None:
-                    hit |= np.greater_equal(X, self.thr)
-                hit &= cand
+                if not constant:
+                    if self.thr is not None:
+                        hit |= np.greater_equal(X, self.thr)
+                    hit &= cand
+                    idx = np.flatnonzero(hit)
                 drops = self._discontinue(t, cum_d, adopted, fid, fatigue, t_last)
-                idx = np.flatnonzero(hit)
                 if idx.size:
                     firsts = idx[~flat_ever[idx]]
                     t_first.reshape(-1)[firsts] = t
