@@ -173,3 +173,29 @@ def test_roles_that_cannot_enter_data_cannot_import(persona, client_for):
 
 def test_outsiders_get_404(client_for):
     assert client_for("outsider").get(_url()).status_code == 404
+
+
+def test_an_xml_bomb_workbook_is_refused_and_nothing_is_written(client_for):
+    import zipfile
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["measure"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE b [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row></sheetData>'
+        "</worksheet>"
+    )
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            z.writestr(item, bomb.encode() if item.filename == "xl/worksheets/sheet1.xml" else body)
+    response = _upload(client_for("site_a"), out.getvalue(), "bomb.xlsx")
+    assert response.status_code == 422
+    assert "could not be read safely" in response.text
+    assert _count() == 0
