@@ -48,7 +48,7 @@ def test_a_site_lead_records_a_phase_change_with_a_reason(client_for, site):
     enrolment = Enrolment.objects.get(site=unit)
     client = client_for("site_a")
     response = client.post(
-        _url("change_phase", site_id=unit.pk),
+        _url("fidelity:move_phase", site_id=unit.pk),
         {
             "to_phase": "abandoned",
             "effective_on": "2026-07-01",
@@ -72,7 +72,7 @@ def test_a_phase_change_without_a_reason_is_refused_naming_the_field(client_for,
     unit = site("RA1-GICU")
     enrolment = Enrolment.objects.get(site=unit)
     response = client_for("site_a").post(
-        _url("change_phase", site_id=unit.pk),
+        _url("fidelity:move_phase", site_id=unit.pk),
         {
             "to_phase": "abandoned",
             "effective_on": "2026-07-01",
@@ -81,14 +81,14 @@ def test_a_phase_change_without_a_reason_is_refused_naming_the_field(client_for,
         },
     )
     assert response.status_code == 422
-    assert "reason" in response.context["form"].errors
+    assert "reason" in response.context["phase_form"].errors
 
 
 def test_a_phase_change_dated_before_the_current_phase_began_is_refused(client_for, site):
     unit = site("RA1-GICU")
     enrolment = Enrolment.objects.get(site=unit)
     response = client_for("site_a").post(
-        _url("change_phase", site_id=unit.pk),
+        _url("fidelity:move_phase", site_id=unit.pk),
         {
             "to_phase": "abandoned",
             "effective_on": "2020-01-01",
@@ -97,7 +97,7 @@ def test_a_phase_change_dated_before_the_current_phase_began_is_refused(client_f
         },
     )
     assert response.status_code == 422
-    assert "effective_on" in response.context["form"].errors
+    assert "effective_on" in response.context["phase_form"].errors
 
 
 def test_the_entry_form_names_the_field_that_is_wrong(client_for, site):

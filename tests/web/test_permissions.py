@@ -83,7 +83,7 @@ def test_each_role_sees_and_changes_only_what_it_may(persona, client_for, site):
             assert after == before
 
     response = client.post(
-        _url("change_phase", site_id=own.pk),
+        _url("fidelity:move_phase", site_id=own.pk),
         {
             "to_phase": "abandoned",
             "effective_on": "2026-07-01",

@@ -55,9 +55,9 @@ def permission_denied(request: HttpRequest, exc: PermissionDenied):
 
 def _register_routers() -> None:
     from spreadscale.web.core.api import router as core_router
+    from spreadscale.web.fidelity.api import router as fidelity_router
     from spreadscale.web.improvement.api import router as improvement_router
     from spreadscale.web.measurement.api import router as measurement_router
-    from spreadscale.web.fidelity.api import router as fidelity_router
 
     # Each area adds its router here, one line each.
     api.add_router("/", core_router)

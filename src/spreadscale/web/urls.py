@@ -13,7 +13,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("p/<slug:slug>/", core.programme_overview, name="programme_overview"),
     path("p/<slug:slug>/sites/<int:site_id>/", core.site_detail, name="site_detail"),
-    path("p/<slug:slug>/sites/<int:site_id>/phase/", core.change_phase, name="change_phase"),
     path(
         "p/<slug:slug>/measures/<slug:measure_slug>/",
         measurement.measure_detail,

@@ -266,6 +266,14 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.verb} {self.object_type} {self.object_id}"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise TypeError("events are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise TypeError("events are append-only")
+
     @property
     def summary(self) -> str:
         """One sentence for timelines, from the verb and its payload."""
@@ -279,14 +287,6 @@ class Event(models.Model):
         if values.get("role") in Role.values:
             values["role_label"] = Role(values["role"]).label.lower()
         return template.format_map(values)
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise TypeError("events are append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise TypeError("events are append-only")
 
 
 class APIToken(models.Model):

@@ -9,13 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from spreadscale.web import permissions
 from spreadscale.web.core import actions, selectors
-from spreadscale.web.core.forms import PhaseChangeForm
 from spreadscale.web.core.models import APIToken, Event, Phase, PhaseChange, Role
-from spreadscale.web.forms import add_errors
 from spreadscale.web.measurement.models import Observation
 
 
@@ -74,15 +71,6 @@ def programme_overview(request: HttpRequest, slug: str) -> HttpResponse:
 def site_detail(request: HttpRequest, slug: str, site_id: int) -> HttpResponse:
     access = permissions.access_for(request.user, slug)
     enrolment = permissions.enrolment_for(access, site_id)
-    return _render_site(
-        request,
-        access,
-        enrolment,
-        PhaseChangeForm(initial={"version": enrolment.version, "to_phase": enrolment.phase}),
-    )
-
-
-def _render_site(request, access, enrolment, form, status: int = 200) -> HttpResponse:
     site = enrolment.site
     can_read = access.can_read_site(site.pk)
     history = PhaseChange.objects.filter(enrolment=enrolment).select_related("changed_by")
@@ -118,38 +106,8 @@ def _render_site(request, access, enrolment, form, status: int = 200) -> HttpRes
             "can_change_phase": access.can_change_phase(site.pk),
             "measure_rows": measure_rows,
             "events": events,
-            "form": form,
         },
-        status=status,
     )
-
-
-@require_POST
-@login_required
-def change_phase(request: HttpRequest, slug: str, site_id: int) -> HttpResponse:
-    access = permissions.access_for(request.user, slug)
-    enrolment = permissions.enrolment_for(access, site_id)
-    access.require(access.can_change_phase(site_id))
-    form = PhaseChangeForm(request.POST)
-    if form.is_valid():
-        try:
-            actions.change_phase(
-                request.user,
-                enrolment,
-                to_phase=form.cleaned_data["to_phase"],
-                effective_on=form.cleaned_data["effective_on"],
-                reason=form.cleaned_data["reason"],
-                expected_version=form.cleaned_data["version"],
-            )
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                f"{enrolment.site.name} is now {Phase(form.cleaned_data['to_phase']).label.lower()}.",
-            )
-            return redirect("site_detail", slug=slug, site_id=site_id)
-    return _render_site(request, access, enrolment, form, status=422)
 
 
 @login_required

@@ -596,6 +596,9 @@ def move_phase(
     """Change phase after checking the stage gates; an unmet gate needs an override reason."""
     from spreadscale.web.fidelity.gates import evaluate_gates
 
+    if expected_version is not None and expected_version != enrolment.version:
+        # Someone moved the site in between: say so before judging gates against their phase.
+        raise StaleEdit("This site's phase")
     overrides = {k: (v or "").strip() for k, v in (overrides or {}).items()}
     results = evaluate_gates(enrolment, to_phase)
     unmet = [r for r in results if not r.met]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from django import forms
 
 from spreadscale.analytics import fidelity as frame
+from spreadscale.web.core.forms import PhaseChangeForm
 from spreadscale.web.core.models import Component, Phase, Role, Site
 from spreadscale.web.fidelity.models import Adaptation, StageGate
 from spreadscale.web.measurement.models import Measure
@@ -189,13 +190,8 @@ class StageGateForm(forms.Form):
         self.fields["measure"].choices = [("", "—"), *((m.slug, m.name) for m in measures)]
 
 
-class GatedPhaseForm(forms.Form):
-    to_phase = forms.ChoiceField(label="New phase", choices=Phase.choices)
-    effective_on = forms.DateField(label="From", widget=DATE)
-    reason = forms.CharField(
-        label="Why (who decided and on what grounds)", widget=forms.Textarea(attrs={"rows": 2})
-    )
-    version = forms.IntegerField(widget=forms.HiddenInput)
+class GatedPhaseForm(PhaseChangeForm):
+    """A phase change checked against the stage gates, with an override reason per gate."""
 
     def __init__(self, *args, gates: Sequence[StageGate] = (), **kwargs):
         super().__init__(*args, **kwargs)
