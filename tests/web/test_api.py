@@ -158,3 +158,37 @@ def test_tokens_page_shows_a_new_token_once(client_for):
 def test_openapi_schema_is_served_locally(client_for):
     schema = client_for("lead").get("/api/openapi.json").json()
     assert "/api/programmes/{slug}/observations" in schema["paths"]
+
+
+def test_api_docs_page_loads_swagger_ui_from_our_own_static_files(client):
+    from html.parser import HTMLParser
+
+    from django.contrib.staticfiles import finders
+
+    class Assets(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.urls: list[str] = []
+            self.inline_scripts = 0
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "script" and a.get("src"):
+                self.urls.append(a["src"])
+            elif tag == "script" and a.get("type") != "application/json":
+                self.inline_scripts += 1
+            elif tag == "link" and a.get("href"):
+                self.urls.append(a["href"])
+
+    response = client.get("/api/docs")
+    assert response.status_code == 200
+    parser = Assets()
+    parser.feed(response.text)
+    assert any(u.endswith("swagger-ui-bundle.js") for u in parser.urls)
+    assert parser.inline_scripts == 0  # the CSP allows only same-origin or nonce'd scripts
+    for url in parser.urls:
+        assert url.startswith("/static/"), url
+        assert finders.find(url.removeprefix("/static/")), f"{url} is not a static file we ship"
+    assert "cdn" not in response.text.lower()
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "jsdelivr" not in csp

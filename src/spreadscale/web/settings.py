@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    # Listed so /api/docs renders Swagger UI from ninja's own static files, not from a CDN.
+    "ninja",
     "spreadscale.web.core",
     "spreadscale.web.measurement",
     "spreadscale.web.improvement",
