@@ -7,9 +7,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-def test_swagger_ui_renders_the_api_with_no_console_errors(
-    sign_in, page, screenshot, demo_server
-):
+def test_swagger_ui_renders_the_api_with_no_console_errors(sign_in, page, screenshot, demo_server):
     sign_in("lead")
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(demo_server) else outside.append(r.url))
