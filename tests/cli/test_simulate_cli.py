@@ -134,3 +134,31 @@ def test_an_unwritable_output_is_an_error_not_a_traceback(small, tmp_path):
     result = _run(str(small), "--out", str(tmp_path / "missing" / "r.json"))
     assert result.exit_code == 1
     assert "Error: cannot write" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("toml,message", [
+    ("[network]\ngenerator = 'watts_strogatz'\nn = 10\nk = 20\n",
+     "Error: network.k must be smaller than n (10) for 'watts_strogatz', got 20"),
+    ("[network]\ngenerator = 'layered'\nn = 4\nregions = 5\n",
+     "Error: network.regions must be at most n (4) for 'layered'"),
+    ("[network]\ngenerator = 'barabasi_albert'\nn = 50\nseed = -4\n",
+     "Error: network.seed must be >= 0, got -4"),
+    ("[network]\nn = 50\n[contagion]\np = 0.1\n",
+     "Error: network: give network.generator (with its parameters), network.edges or --network"),
+    ("[contagion]\np = 0.1\n",
+     "Error: network: give network.generator (with its parameters), network.edges or --network"),
+])
+def test_bad_networks_exit_2_naming_the_key_without_a_traceback(tmp_path, toml, message):
+    (tmp_path / "bad.toml").write_text(toml)
+    result = _run(str(tmp_path / "bad.toml"))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_edge_list_with_only_a_header_exits_2(tmp_path, small):
+    (tmp_path / "empty.csv").write_text("source,target,layer,weight\n")
+    result = _run(str(small), "--network", str(tmp_path / "empty.csv"))
+    assert result.exit_code == 2, result.output
+    assert "Error: empty.csv: no edges (and no sites listed): the network has no sites" \
+        in result.stderr

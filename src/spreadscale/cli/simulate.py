@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import networkx as nx
 
 from spreadscale.analytics.diffusion import (
     Scenario,
@@ -61,6 +62,8 @@ def simulate(scenario: str, network_path: str | None, sites_path: str | None, ru
         model = compile_model(spec, network)
     except ScenarioError as exc:
         _fail(exc.problems)
+    except nx.NetworkXException as exc:  # anything the scenario checks did not foresee
+        _fail([f"network: {exc}"])
     total = spec.runs if runs is None else runs
     executor, cleanup = _executor(dask_address, workers)
     try:

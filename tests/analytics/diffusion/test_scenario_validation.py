@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import pytest
 
 from spreadscale.analytics.diffusion import (
     Scenario,
     ScenarioError,
     compile_model,
+    from_networkx,
     load_scenario,
     preset_names,
     read_network_csv,
 )
-from spreadscale.analytics.diffusion.scenario import Contagion
+from spreadscale.analytics.diffusion.network import generate
+from spreadscale.analytics.diffusion.scenario import Contagion, NetworkSpec
 
 
 def _problems(data: dict) -> list[str]:
@@ -99,3 +102,60 @@ def test_the_config_hash_changes_with_any_parameter():
     a = Scenario.from_dict({"contagion": {"q": 0.1}})
     b = Scenario.from_dict({"contagion": {"q": 0.1000001}})
     assert a.config_hash() != b.config_hash()
+
+
+@pytest.mark.parametrize("network,message", [
+    ({"generator": "watts_strogatz", "n": 10, "k": 20},
+     "network.k must be smaller than n (10) for 'watts_strogatz', got 20"),
+    ({"generator": "watts_strogatz", "n": 10, "k": 1},
+     "network.k must be at least 2 for 'watts_strogatz' (k // 2 neighbours on each side of the "
+     "ring), got 1"),
+    ({"generator": "barabasi_albert", "n": 5, "m": 5},
+     "network.m must be smaller than n (5) for 'barabasi_albert', got 5"),
+    ({"generator": "layered", "n": 4, "regions": 5},
+     "network.regions must be at most n (4) for 'layered' (every region needs a site), got 5"),
+    ({"generator": "complete"}, "network.n must be at least 2 for generator 'complete', got 0"),
+    ({"generator": "erdos_renyi", "n": 1, "p": 0.5},
+     "network.n must be at least 2 for generator 'erdos_renyi', got 1"),
+    ({"seed": -1}, "network.seed must be >= 0, got -1"),
+])
+def test_generator_parameters_are_checked_with_the_scenario(network, message):
+    assert _problems({"network": network}) == [message]
+
+
+def test_a_negative_base_seed_is_rejected_with_the_scenario():
+    assert _problems({"seed": -3}) == ["seed must be >= 0, got -3"]
+
+
+def test_a_scenario_without_any_network_asks_for_one():
+    s = Scenario.from_dict({"network": {"n": 10}, "contagion": {"p": 0.1}})
+    with pytest.raises(ScenarioError) as err:
+        compile_model(s)
+    assert err.value.problems == ["network: give network.generator (with its parameters), "
+                                  "network.edges or --network FILE"]
+
+
+def test_networkx_errors_from_parameters_changed_after_validation_are_scenario_errors():
+    spec = NetworkSpec(generator="watts_strogatz", n=10, k=4)
+    spec.k = 20
+    with pytest.raises(ScenarioError, match="generator 'watts_strogatz': k>n"):
+        generate(spec)
+
+
+def test_an_edge_list_without_rows_is_a_network_without_sites(tmp_path):
+    (tmp_path / "empty.csv").write_text("source,target,layer,weight\n")
+    with pytest.raises(ScenarioError) as err:
+        read_network_csv(tmp_path / "empty.csv")
+    assert err.value.problems == ["empty.csv: no edges (and no sites listed): the network has no "
+                                  "sites"]
+
+
+def test_a_network_with_no_sites_is_refused_by_compile_model():
+    with pytest.raises(ScenarioError, match="network: it has no sites"):
+        compile_model(Scenario.from_dict({"contagion": {"p": 0.1}}), from_networkx(nx.Graph()))
+
+
+def test_sites_without_edges_are_a_valid_network(tmp_path):
+    (tmp_path / "sites.csv").write_text("id\nA\nB\n")
+    (tmp_path / "edges.csv").write_text("source,target\n")
+    assert read_network_csv(tmp_path / "edges.csv", tmp_path / "sites.csv").ids == ["A", "B"]

@@ -64,6 +64,8 @@ def compile_model(scenario: Scenario, network: SiteNetwork | None = None) -> Mod
     spreadscale.analytics.diffusion.scenario.ScenarioError: initial.sites: unknown site id '12'
     """
     net = network if network is not None else load_network(scenario.network)
+    if net.n == 0:
+        raise ScenarioError("network: it has no sites")
     problems: list[str] = []
     c = scenario.contagion
     weights = cascade = None

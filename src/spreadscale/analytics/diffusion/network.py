@@ -100,16 +100,22 @@ def generate(spec: NetworkSpec) -> SiteNetwork:
     (100, 291)
     """
     g = spec.generator
+    if not g:
+        raise ScenarioError("network: give network.generator (with its parameters), "
+                            "network.edges or --network FILE")
     if spec.n < 2:
-        raise ScenarioError("network.n must be at least 2 for a generated network")
-    if g == "barabasi_albert":
-        if spec.m >= spec.n:
-            raise ScenarioError("network.m must be smaller than network.n")
-        return from_networkx(nx.barabasi_albert_graph(spec.n, spec.m, seed=spec.seed))
-    if g == "watts_strogatz":
-        return from_networkx(nx.watts_strogatz_graph(spec.n, spec.k, spec.p, seed=spec.seed))
-    if g == "erdos_renyi":
-        return from_networkx(nx.fast_gnp_random_graph(spec.n, spec.p, seed=spec.seed))
+        raise ScenarioError(f"network.n must be at least 2 for generator {g!r}, got {spec.n}")
+    try:
+        if g == "barabasi_albert":
+            if spec.m >= spec.n:
+                raise ScenarioError("network.m must be smaller than network.n")
+            return from_networkx(nx.barabasi_albert_graph(spec.n, spec.m, seed=spec.seed))
+        if g == "watts_strogatz":
+            return from_networkx(nx.watts_strogatz_graph(spec.n, spec.k, spec.p, seed=spec.seed))
+        if g == "erdos_renyi":
+            return from_networkx(nx.fast_gnp_random_graph(spec.n, spec.p, seed=spec.seed))
+    except nx.NetworkXException as exc:  # parameters changed after validation
+        raise ScenarioError(f"network: generator {g!r}: {exc}") from None
     if g == "complete":
         ids = [str(i) for i in range(spec.n)]
         kind, region, size, readiness, leader = _default_attrs(spec.n)
@@ -117,7 +123,7 @@ def generate(spec: NetworkSpec) -> SiteNetwork:
     if g == "layered":
         return layered_network(spec.n, m=spec.m, regions=spec.regions,
                                opinion_leader_share=spec.opinion_leader_share, seed=spec.seed)
-    raise ScenarioError("network: give network.generator, network.edges or --network FILE")
+    raise ScenarioError(f"network.generator: unknown generator {g!r}")
 
 
 def layered_network(n: int, *, m: int = 3, regions: int = 3, opinion_leader_share: float = 0.05,
@@ -134,6 +140,9 @@ def layered_network(n: int, *, m: int = 3, regions: int = 3, opinion_leader_shar
     >>> net.n, sorted(net.layers), int(net.opinion_leader.sum())
     (60, ['learns-from', 'peer', 'reports-to'], 3)
     """
+    if not 1 <= regions <= n:
+        raise ScenarioError(f"network.regions must be between 1 and network.n ({n}), "
+                            f"got {regions}")
     rng = np.random.default_rng(seed)
     region_of = np.arange(n) * regions // n
     edges: list[tuple[int, int, str, float]] = []
@@ -216,6 +225,9 @@ def read_network_csv(edges: str | Path, sites: str | Path | None = None) -> Site
                 problems.append(f"{where}: unknown site id {sid!r} in {col} "
                                 f"(not in {Path(sites).name})")
         raw.append((u, v, layer, weight))
+    if not problems and not raw and not ids:
+        problems.append(f"{Path(edges).name}: no edges (and no sites listed): the network has "
+                        "no sites")
     if problems:
         raise ScenarioError(problems)
     if sites is None:

@@ -154,7 +154,7 @@ class NetworkSpec(_Checked):
     m: int = field(default=3, metadata={"min": 1})
     k: int = field(default=4, metadata={"min": 1})
     p: float = _prob(0.1)
-    seed: int = 0
+    seed: int = field(default=0, metadata={"min": 0})
     regions: int = field(default=3, metadata={"min": 1})
     opinion_leader_share: float = _prob(0.05)
     edges: str = ""
@@ -189,7 +189,7 @@ class Scenario(_Checked):
     step: float = _pos(1.0)
     time_unit: str = "step"
     runs: int = field(default=100, metadata={"min": 1})
-    seed: int | None = None
+    seed: int | None = field(default=None, metadata={"min": 0})
     name: str = ""
     description: str = ""
     network: NetworkSpec = field(default_factory=NetworkSpec)
@@ -399,6 +399,34 @@ def _check_special(obj: Any, path: str) -> list[str]:
             if isinstance(level, bool) or not isinstance(level, int | float) or \
                     not 0 < level <= 1:
                 problems.append(f"{path}coverage_levels[{i}] must be in (0, 1], got {level!r}")
+    if isinstance(obj, NetworkSpec):
+        problems.extend(_check_generator(obj, path))
     if isinstance(obj, Initial) and obj.fraction and obj.count:
         problems.append(f"{path}fraction and {path}count: give one, not both")
+    return problems
+
+
+def _check_generator(spec: NetworkSpec, path: str) -> list[str]:
+    """The generator's parameters against each other (networkx would raise, or build nonsense)."""
+    g = spec.generator
+    values = {k: getattr(spec, k) for k in ("n", "m", "k", "regions")}
+    if not g or any(isinstance(v, bool) or not isinstance(v, int) for v in values.values()):
+        return []  # no generator, or a wrong type already reported
+    n = values["n"]
+    if n < 2:
+        return [f"{path}n must be at least 2 for generator {g!r}, got {n}"]
+    problems = []
+    if g == "barabasi_albert" and spec.m >= n:
+        problems.append(f"{path}m must be smaller than n ({n}) for 'barabasi_albert', "
+                        f"got {spec.m}")
+    if g == "watts_strogatz":
+        if spec.k < 2:
+            problems.append(f"{path}k must be at least 2 for 'watts_strogatz' (k // 2 neighbours "
+                            f"on each side of the ring), got {spec.k}")
+        elif spec.k >= n:
+            problems.append(f"{path}k must be smaller than n ({n}) for 'watts_strogatz', "
+                            f"got {spec.k}")
+    if g == "layered" and spec.regions > n:
+        problems.append(f"{path}regions must be at most n ({n}) for 'layered' (every "
+                        f"region needs a site), got {spec.regions}")
     return problems
