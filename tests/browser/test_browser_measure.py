@@ -54,3 +54,37 @@ def test_the_funnel_plot_renders(sign_in, page):
     page.goto("/p/clabsi/measures/bundle-compliance/funnel/?months=3")
     page.wait_for_selector(".chart svg, .chart canvas", timeout=30_000)
     assert page.console_errors == []
+
+
+def test_arrow_keys_and_enter_move_between_entry_grid_cells(sign_in, page, screenshot):
+    sign_in("site")
+    page.goto("/p/clabsi/entry/?layout=measures")
+    page.wait_for_load_state("networkidle")
+    grid = page.locator("form[data-entry-grid]")
+    assert grid.locator("tbody tr").count() == 12
+    first = grid.locator('tr[data-row="0"] input[data-col="0"]')
+    first.click()
+
+    def focused() -> list[str]:
+        return page.evaluate(
+            "() => [document.activeElement.closest('tr').dataset.row,"
+            " document.activeElement.dataset.col]"
+        )
+
+    assert focused() == ["0", "0"]
+    page.keyboard.press("ArrowDown")
+    assert focused() == ["1", "0"]
+    page.keyboard.press("ArrowRight")  # the whole value is selected on arrival: move on
+    assert focused() == ["1", "1"]
+    page.keyboard.press("Enter")  # moves down instead of submitting
+    assert focused() == ["2", "1"]
+    page.keyboard.press("ArrowUp")
+    assert focused() == ["1", "1"]
+    page.keyboard.press("ArrowLeft")
+    assert focused() == ["1", "0"]
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")  # no row above the first: stays
+    assert focused() == ["0", "0"]
+    assert page.url.endswith("/entry/?layout=measures")  # nothing submitted
+    screenshot("entry-grid-measures")
+    assert page.console_errors == []

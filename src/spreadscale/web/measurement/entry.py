@@ -1,7 +1,15 @@
-"""The data-entry grid: one site, one measure, a run of periods; validated per cell, all or nothing."""
+"""The data-entry grid for one site, validated per cell and saved all or nothing.
+
+Two layouts: ``measure`` (one measure × a run of periods, with flags and a note per period) and
+``measures`` (periods × all the site's measures of one frequency side by side, a
+numerator/denominator or value pair per measure). The form carries the periods it showed, so a
+period someone else adds meanwhile neither shifts the window nor blocks the save; each cell
+carries the version it showed, and a cell changed by someone else since is refused as stale.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -9,18 +17,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 
-from spreadscale.io.periods import period_end
+from spreadscale.io.periods import PeriodError, check_period_start, period_end
 from spreadscale.web import permissions
 from spreadscale.web.core import selectors as core_selectors
 from spreadscale.web.core.errors import StaleEdit
 from spreadscale.web.measurement import actions
-from spreadscale.web.measurement.models import Flag, Measure, Observation
+from spreadscale.web.measurement.models import (
+    Flag,
+    Granularity,
+    Measure,
+    Observation,
+    ObservationRevision,
+)
 
 N_PERIODS = 12
+MAX_POSTED_PERIODS = 5 * N_PERIODS
+LAYOUTS = ("measure", "measures")
+STALE = "Someone else saved this period after you opened the grid; reload to see their values."
 
 
 def _shift(start: date, granularity: str, k: int) -> date:
@@ -43,18 +62,75 @@ def _current(granularity: str, today: date) -> date:
     return today
 
 
+def period_label(start: date, granularity: str) -> str:
+    """How a period is named in headers and error messages."""
+    if granularity == "month":
+        return f"{start:%b %Y}"
+    if granularity == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    if granularity == "year":
+        return str(start.year)
+    if granularity == "week":
+        return f"week of {start.day} {start:%b %Y}"
+    return f"{start.day} {start:%b %Y}"
+
+
+def _field_label(measure: Measure, f: str) -> str:
+    if f == "numerator":
+        return measure.numerator_label or "Numerator"
+    if f == "denominator":
+        return measure.denominator_label or "Denominator"
+    return f"Value ({measure.unit})" if measure.unit else "Value"
+
+
+def _fields(measure: Measure) -> list[str]:
+    return ["numerator", "denominator"] if measure.uses_ratio else ["value"]
+
+
+@dataclass
+class Input:
+    field: str
+    name: str
+    value: str
+    error: str
+    label: str
+    col: int
+
+
+@dataclass
+class Cell:
+    """One observation's inputs: a (period, measure) pair."""
+
+    start: date
+    measure: Measure
+    obs: Observation | None
+    values: dict = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    inputs: list[Input] = field(default_factory=list)
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.start.isoformat()}-{self.measure.pk}"
+
+    @property
+    def fields(self) -> list[str]:
+        return _fields(self.measure)
+
+
 @dataclass
 class GridRow:
     start: date
     end: date
-    obs: Observation | None
-    values: dict = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    cells: list[tuple[str, str, str]] = field(default_factory=list)  # field, value, error
+    label: str
+    cells: list[Cell]
 
     @property
     def key(self) -> str:
         return self.start.isoformat()
+
+    @property
+    def errors(self) -> bool:
+        return any(c.errors for c in self.cells)
 
 
 def _text(x: float | None) -> str:
@@ -65,129 +141,192 @@ def _number(raw: str) -> float:
     return float(raw.replace(",", ""))
 
 
+def _shown(obs: Observation | ObservationRevision | None) -> dict:
+    return {
+        "numerator": _text(obs.numerator if obs else None),
+        "denominator": _text(obs.denominator if obs else None),
+        "value": _text(obs.value if obs else None),
+        "flags": sorted(obs.flags) if obs else [],
+        "note": obs.note if obs else "",
+    }
+
+
+def _window(site, measures: list[Measure], gran: str) -> list[date]:
+    """The last N-1 periods with data at this site and the next one (or the current run)."""
+    latest = Observation.objects.filter(site=site, measure__in=measures).aggregate(
+        latest=Max("period_start")
+    )["latest"]
+    anchor = _shift(latest, gran, 1) if latest else _current(gran, date.today())
+    return [_shift(anchor, gran, -k) for k in range(N_PERIODS - 1, -1, -1)]
+
+
+def _posted_periods(request: HttpRequest, gran: str) -> list[date] | None:
+    """The periods the submitted grid showed; None when they are missing or unreadable."""
+    raw = request.POST.getlist("period")
+    if not raw or len(raw) > MAX_POSTED_PERIODS:
+        return None
+    starts: set[date] = set()
+    for text in raw:
+        try:
+            start = date.fromisoformat(text)
+            check_period_start(start, gran)
+        except (ValueError, PeriodError):
+            return None
+        starts.add(start)
+    return sorted(starts)
+
+
+def _build(site, measures: list[Measure], gran: str, starts: list[date]) -> list[GridRow]:
+    existing = {
+        (o.measure_id, o.period_start): o
+        for o in Observation.objects.filter(
+            site=site, measure__in=measures, period_start__in=starts
+        )
+    }
+    grid = []
+    for s in starts:
+        cells = [Cell(s, m, existing.get((m.pk, s))) for m in measures]
+        for c in cells:
+            c.values = _shown(c.obs) | {"version": str(c.obs.version if c.obs else 0)}
+        grid.append(GridRow(s, period_end(s, gran), period_label(s, gran), cells))
+    return grid
+
+
 @login_required
 def entry_grid(request: HttpRequest, slug: str) -> HttpResponse:
-    """Enter or correct a run of periods for one site and measure, keyboard first."""
+    """Enter or correct a run of periods for one site, keyboard first."""
     access = permissions.access_for(request.user, slug)
     rows = core_selectors.site_rows(access.programme)
     sites = [r.enrolment.site for r in rows if access.can_edit_site(r.enrolment.site_id)]
     access.require(bool(sites))
-    measures = [
+    all_measures = [
         m for m in Measure.objects.filter(programme=access.programme) if m.frequency != "event"
     ]
     site_id = request.GET.get("site", "")
     site = next((s for s in sites if str(s.pk) == site_id), sites[0])
-    measure = next((m for m in measures if m.slug == request.GET.get("measure")), None)
-    measure = measure or (measures[0] if measures else None)
+    layout = request.GET.get("layout", "measure")
+    layout = layout if layout in LAYOUTS else "measure"
+    measure = next((m for m in all_measures if m.slug == request.GET.get("measure")), None)
+    frequencies = [g for g in Granularity.values if any(m.frequency == g for m in all_measures)]
+    if layout == "measures":
+        counts = Counter(m.frequency for m in all_measures)
+        wanted = request.GET.get("frequency") or (measure.frequency if measure else "")
+        gran = wanted if wanted in counts else (counts.most_common(1)[0][0] if counts else "")
+        measures = [m for m in all_measures if m.frequency == gran]
+    else:
+        measure = measure or (all_measures[0] if all_measures else None)
+        measures = [measure] if measure else []
+        gran = measure.frequency if measure else ""
+    query = {"site": site.pk, "layout": layout}
+    query.update({"frequency": gran} if layout == "measures" else {})
+    query.update({"measure": measure.slug} if measure else {})
     context = {
         "programme": access.programme,
         "access": access,
         "sites": sites,
-        "measures": measures,
+        "measures": all_measures,
+        "columns": measures,
+        "frequencies": [(g, Granularity(g).label) for g in frequencies],
+        "frequency": gran,
+        "layout": layout,
         "site": site,
         "measure": measure,
         "flags": Flag.choices,
+        "query": urlencode(query),
     }
-    if measure is None:
+    if not measures:
         return render(request, "measurement/entry.html", context)
-    gran = measure.frequency
-    existing = {
-        o.period_start: o
-        for o in Observation.objects.filter(measure=measure, site=site).order_by("-period_start")[
-            : N_PERIODS * 4
-        ]
-    }
-    latest = max(existing, default=None)
-    anchor = _shift(latest, gran, 1) if latest else _current(gran, date.today())
-    starts = [_shift(anchor, gran, -k) for k in range(N_PERIODS - 1, -1, -1)]
-    grid = [GridRow(s, period_end(s, gran), existing.get(s)) for s in starts]
-    fields = ["numerator", "denominator"] if measure.uses_ratio else ["value"]
-    for g in grid:
-        g.values = {
-            "numerator": _text(g.obs.numerator if g.obs else None),
-            "denominator": _text(g.obs.denominator if g.obs else None),
-            "value": _text(g.obs.value if g.obs else None),
-            "flags": list(g.obs.flags) if g.obs else [],
-            "note": g.obs.note if g.obs else "",
-            "version": str(g.obs.version if g.obs else 0),
-        }
-    context.update({"grid": grid, "fields": fields})
     if request.method == "POST":
-        saved = _save_grid(request, access, measure, site, grid, fields)
+        access.require(access.can_edit_site(site.pk))
+        starts = _posted_periods(request, gran)
+        if starts is None:
+            messages.error(
+                request,
+                "Nothing was saved: the form did not say which periods it showed. "
+                "Reload the page and enter the values again.",
+            )
+            grid = _build(site, measures, gran, _window(site, measures, gran))
+            _inputs(grid, layout)
+            context.update({"grid": grid, "problems": []})
+            return render(request, "measurement/entry.html", context, status=422)
+        grid = _build(site, measures, gran, starts)
+        saved = _save_grid(request, measures, site, grid, layout)
         if saved is not None:
             messages.success(request, f"Saved {saved} value{'s' if saved != 1 else ''}.")
             url = reverse("measurement_entry", kwargs={"slug": slug})
-            return redirect(f"{url}?site={site.pk}&measure={measure.slug}")
-        _cells(grid, fields)
+            return redirect(f"{url}?{context['query']}")
+        _inputs(grid, layout)
+        context.update({"grid": grid, "problems": _problems(grid, layout)})
         return render(request, "measurement/entry.html", context, status=422)
-    _cells(grid, fields)
+    grid = _build(site, measures, gran, _window(site, measures, gran))
+    _inputs(grid, layout)
+    context.update({"grid": grid, "problems": []})
     return render(request, "measurement/entry.html", context)
 
 
-def _cells(grid: list[GridRow], fields: list[str]) -> None:
+def _inputs(grid: list[GridRow], layout: str) -> None:
+    """Name, label and place every text input; ``col`` numbers columns for arrow-key moves."""
     for g in grid:
-        g.cells = [(f, g.values.get(f, ""), g.errors.get(f, "")) for f in fields]
+        col = 0
+        for c in g.cells:
+            c.inputs = []
+            for f in c.fields:
+                label = f"{_field_label(c.measure, f)} for {g.label}"
+                if layout == "measures":
+                    label = f"{c.measure.name}: {label}"
+                name = f"{c.prefix}-{f}"
+                c.inputs.append(
+                    Input(f, name, c.values.get(f, ""), c.errors.get(f, ""), label, col)
+                )
+                col += 1
 
 
-def _save_grid(request, access, measure, site, grid, fields) -> int | None:
-    """Check every cell, then save the changed rows together; None when anything is wrong."""
-    access.require(access.can_edit_site(site.pk))
-    changes: list[tuple[GridRow, actions.ObservationInput, int]] = []
+def _problems(grid: list[GridRow], layout: str) -> list[tuple[str, str]]:
+    """(input id, message) for the summary above the grid, naming period, measure and field."""
+    out = []
     for g in grid:
-        k = g.key
-        posted = {f: request.POST.get(f"{k}-{f}", "").strip() for f in fields}
-        flags = request.POST.getlist(f"{k}-flags")
-        note = request.POST.get(f"{k}-note", "").strip()
-        version_raw = request.POST.get(f"{k}-version", "0")
-        g.values.update(posted, flags=flags, note=note, version=version_raw)
-        if not any(posted.values()) and not note and not flags and g.obs is None:
-            continue  # an untouched empty row
-        nums: dict[str, float | None] = {}
-        for f, raw in posted.items():
-            try:
-                nums[f] = _number(raw) if raw else None
-            except ValueError:
-                g.errors[f] = f"{raw!r} is not a number."
-        if g.errors:
-            continue
-        if g.obs is not None and (
-            all(getattr(g.obs, f) == nums[f] for f in fields)
-            and sorted(g.obs.flags) == sorted(flags)
-            and g.obs.note == note
-        ):
-            continue  # unchanged
-        g.errors.update(
-            actions.check_values(
-                measure, nums.get("numerator"), nums.get("denominator"), nums.get("value"), flags
-            )
-        )
-        if g.errors:
-            continue
-        version = int(version_raw) if version_raw.isdigit() else 0
-        changes.append(
-            (
-                g,
-                actions.ObservationInput(
-                    period_start=g.start, flags=tuple(flags), note=note, **nums
-                ),
-                version,
-            )
-        )
+        for c in g.cells:
+            for f, msg in c.errors.items():
+                where = g.label if layout == "measure" else f"{g.label}, {c.measure.name}"
+                target, name = (
+                    (f, _field_label(c.measure, f)) if f in c.fields else (c.fields[0], f)
+                )
+                out.append((f"c-{c.prefix}-{target}", f"{where}, {name}: {msg}"))
+    return out
+
+
+def _seen(cell: Cell, version: int) -> dict:
+    """What the editor saw for a cell at ``version`` (an earlier revision, or nothing)."""
+    if version == 0 or cell.obs is None:
+        return _shown(None)
+    rev = ObservationRevision.objects.filter(observation=cell.obs, version=version).first()
+    return _shown(rev) if rev is not None else {}
+
+
+def _save_grid(request, measures, site, grid, layout) -> int | None:
+    """Check every cell, then save the changed ones together; None when anything is wrong."""
+    changes: list[tuple[Cell, actions.ObservationInput, int]] = []
+    for g in grid:
+        for c in g.cells:
+            change = _check_cell(request, c, layout)
+            if change is not None:
+                changes.append(change)
     if any(g.errors for g in grid):
         messages.error(request, "Nothing was saved: fix the cells marked below.")
         return None
     try:
         with transaction.atomic():
-            for g, data, version in changes:
+            for c, data, version in changes:
                 try:
                     actions.record_observation(
-                        request.user, measure, site, data, expected_version=version
+                        request.user, c.measure, site, data, expected_version=version
                     )
                 except StaleEdit:
-                    g.errors["numerator" if measure.uses_ratio else "value"] = (
-                        "Someone else saved this period after you opened the grid; "
-                        "reload to see their values."
-                    )
+                    c.errors[c.fields[0]] = STALE
+                    raise
+                except ValidationError as exc:
+                    for f, msgs in getattr(exc, "message_dict", {}).items():
+                        c.errors[f] = " ".join(msgs)
                     raise
     except ValidationError as exc:
         if not any(g.errors for g in grid):
@@ -195,3 +334,55 @@ def _save_grid(request, access, measure, site, grid, fields) -> int | None:
         messages.error(request, "Nothing was saved: fix the cells marked below.")
         return None
     return len(changes)
+
+
+def _check_cell(request, c: Cell, layout: str) -> tuple[Cell, actions.ObservationInput, int] | None:
+    """The change a cell asks for, or None (untouched, unchanged, or wrong: see c.errors)."""
+    p = c.prefix
+    posted = {f: request.POST.get(f"{p}-{f}", "").strip() for f in c.fields}
+    if layout == "measure":
+        flags = sorted(request.POST.getlist(f"{p}-flags"))
+        note = request.POST.get(f"{p}-note", "").strip()
+    else:  # this layout has no flag or note inputs: keep what is stored
+        flags = sorted(c.obs.flags) if c.obs else []
+        note = c.obs.note if c.obs else ""
+    version_raw = request.POST.get(f"{p}-version", "0")
+    seen_version = int(version_raw) if version_raw.isdigit() else 0
+    c.values.update(posted, flags=flags, note=note, version=version_raw)
+    blank = not any(posted.values()) and (layout == "measures" or (not note and not flags))
+    if blank and seen_version == 0:
+        return None  # an empty cell left empty (even if someone has filled it since)
+    nums: dict[str, float | None] = {}
+    for f, raw in posted.items():
+        try:
+            nums[f] = _number(raw) if raw else None
+        except ValueError:
+            c.errors[f] = f"{raw!r} is not a number."
+    if c.errors:
+        return None
+    if c.obs is not None and (
+        all(getattr(c.obs, f) == nums[f] for f in c.fields)
+        and sorted(c.obs.flags) == flags
+        and c.obs.note == note
+    ):
+        return None  # unchanged
+    current = c.obs.version if c.obs is not None else 0
+    if seen_version != current:
+        seen = _seen(c, seen_version)
+        if (
+            seen
+            and all(seen[f] == posted[f] for f in c.fields)
+            and (layout == "measures" or (seen["flags"] == flags and seen["note"] == note))
+        ):
+            return None  # left as it was shown; someone else's later values stand
+        c.errors[c.fields[0]] = STALE
+        return None
+    c.errors.update(
+        actions.check_values(
+            c.measure, nums.get("numerator"), nums.get("denominator"), nums.get("value"), flags
+        )
+    )
+    if c.errors:
+        return None
+    data = actions.ObservationInput(period_start=c.start, flags=tuple(flags), note=note, **nums)
+    return c, data, seen_version
