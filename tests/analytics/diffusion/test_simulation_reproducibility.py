@@ -84,3 +84,20 @@ def test_a_numpy_generator_is_accepted_as_seed_like_networkx(model):
     b = run_model(model, runs=3, seed=np.random.default_rng(5))
     np.testing.assert_array_equal(a.curves["adoption"], b.curves["adoption"])
     assert a.metadata["seed"] == b.metadata["seed"]
+
+
+def test_progress_inside_one_in_process_batch_comes_step_by_step(model):
+    calls: list[int] = []
+    result = run_model(model, runs=40, seed=99, progress=calls.append)
+    assert len(calls) >= 20  # 40 runs in one batch, reported over its 31 steps
+    assert sum(calls) == 40 and all(c > 0 for c in calls)
+    _same(result, run_model(model, runs=40, seed=99, batch_size=7))
+
+
+def test_progress_adds_up_to_the_runs_with_an_executor(model, reference):
+    calls: list[int] = []
+    with ThreadPoolExecutor(2) as pool:
+        result = run_model(model, runs=12, seed=99, batch_size=5, executor=pool,
+                           progress=calls.append)
+    assert sorted(calls) == [2, 5, 5]
+    _same(reference, result)

@@ -188,8 +188,11 @@ def run_generators(base_seed: int, first_run: int, n_runs: int) -> list[np.rando
             for r in range(first_run, first_run + n_runs)]
 
 
-def run_batch(model: Model, base_seed: int, first_run: int, n_runs: int) -> BatchOutput:
+def run_batch(model: Model, base_seed: int, first_run: int, n_runs: int,
+              on_step: Callable[[int], None] | None = None) -> BatchOutput:
     """Simulate runs ``first_run .. first_run + n_runs − 1``; the unit of work for executors.
+
+    ``on_step(t)`` is called after each step t = 0..horizon (in-process progress reporting).
 
     Examples
     --------
@@ -199,7 +202,7 @@ def run_batch(model: Model, base_seed: int, first_run: int, n_runs: int) -> Batc
     >>> out.curves["adoption"].shape
     (5, 3)
     """
-    return _Kernel(model, base_seed, first_run, n_runs).run()
+    return _Kernel(model, base_seed, first_run, n_runs).run(on_step)
 
 
 class _Kernel:
@@ -260,7 +263,7 @@ class _Kernel:
                 chosen = pool[key[:size]]
             enrol[chosen] = step
 
-    def run(self) -> BatchOutput:
+    def run(self, on_step: Callable[[int], None] | None = None) -> BatchOutput:
         m, s, b, n = self.m, self.s, self.b, self.m.n
         T, dt = s.horizon, self.dt
         # sections typed Any: each use is guarded by the flag or array that needs it
@@ -453,6 +456,8 @@ class _Kernel:
                 ad = np.flatnonzero(adopted)
                 effect = self._effect(fid.reshape(-1)[ad])
                 curves["effective"][t] = np.bincount(ad % b, weights=effect, minlength=b) / n
+            if on_step is not None:
+                on_step(t)
         if self.enrol_step is not None:
             enrolled_count = (self.enrol_step <= T).sum(axis=0)
         return self._finish(curves, t_first, t_last, adopted, ever, abandoned, hours,
@@ -601,10 +606,28 @@ def _batches(runs: int, batch_size: int) -> list[tuple[int, int]]:
     return [(r, min(batch_size, runs - r)) for r in range(0, runs, batch_size)]
 
 
-def _default_batch_size(n: int, runs: int, workers: int = 1) -> int:
-    """Runs per batch: enough work per task, and state arrays of a few tens of MB at most."""
-    by_memory = max(1, 2_000_000 // max(n, 1))
-    return max(1, min(by_memory, math.ceil(runs / max(workers, 1))))
+def _default_batch_size(n: int, runs: int, workers: int | None = None) -> int:
+    """Runs per batch: state arrays of a few tens of MB at most, and enough work per task.
+
+    In-process (``workers`` None) one batch is as large as memory allows: progress is reported
+    per step inside it. For an executor, about 20 batches (at least one per worker) keep its
+    progress reports frequent and its workers evenly loaded, but a batch keeps at least ~250,000
+    site-runs, below which per-step overheads start to show.
+
+    Examples
+    --------
+    >>> _default_batch_size(10_000, 100), _default_batch_size(10_000, 1000, workers=2)
+    (100, 50)
+    >>> _default_batch_size(10_000, 100, workers=2), _default_batch_size(10_000, 100, workers=8)
+    (25, 13)
+    """
+    n = max(n, 1)
+    by_memory = max(1, 2_000_000 // n)
+    if workers is None:
+        return max(1, min(by_memory, runs))
+    by_work = max(1, 250_000 // n)
+    size = max(by_work, math.ceil(runs / max(20, workers)))
+    return max(1, min(by_memory, size, math.ceil(runs / workers)))
 
 
 def simulate(scenario: Scenario, network: SiteNetwork | None = None, *, runs: int | None = None,
@@ -628,7 +651,9 @@ def simulate(scenario: Scenario, network: SiteNetwork | None = None, *, runs: in
     batch_size : int, optional
         Runs per batch. Results do not depend on it.
     progress : callable, optional
-        Called with the number of runs finished after each batch.
+        Called with the number of runs newly finished: in-process, as the steps of a batch go
+        by (a batch of k runs over T steps reports about k·t/T runs after step t); with an
+        executor, as batches finish. The calls add up to ``runs``.
 
     Returns
     -------
@@ -670,15 +695,18 @@ def run_model(model: Model, *, runs: int | None = None, seed: Any = None,
     if runs < 1:
         raise ScenarioError(f"runs must be at least 1, got {runs}")
     base = resolve_seed(s.seed if seed is None else seed)
-    workers = getattr(executor, "_max_workers", None) or (os.cpu_count() or 1 if executor else 1)
+    workers = None
+    if executor is not None:
+        workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
     size = batch_size or _default_batch_size(model.n, runs, workers)
     plan = _batches(runs, size)
     outputs: list[BatchOutput | None] = [None] * len(plan)
     if executor is None:
         for i, (first, k) in enumerate(plan):
-            outputs[i] = run_batch(model, base, first, k)
-            if progress:
-                progress(k)
+            tick = _StepProgress(progress, k, s.horizon) if progress else None
+            outputs[i] = run_batch(model, base, first, k, on_step=tick)
+            if tick is not None:
+                tick.finish()
     else:
         futures: dict[Future[BatchOutput], int] = {
             executor.submit(run_batch, model, base, first, k): i
@@ -689,6 +717,24 @@ def run_model(model: Model, *, runs: int | None = None, seed: Any = None,
             if progress:
                 progress(plan[i][1])
     return merge_batches([o for o in outputs if o is not None], model, base)
+
+
+class _StepProgress:
+    """Reports a batch's runs to ``progress`` pro rata to the steps done (whole runs only)."""
+
+    def __init__(self, progress: Callable[[int], None], runs: int, horizon: int):
+        self.progress, self.runs, self.steps, self.reported = progress, runs, horizon + 1, 0
+
+    def __call__(self, t: int) -> None:
+        done = self.runs * (t + 1) // self.steps
+        if done > self.reported:
+            self.progress(done - self.reported)
+            self.reported = done
+
+    def finish(self) -> None:
+        if self.reported < self.runs:
+            self.progress(self.runs - self.reported)
+            self.reported = self.runs
 
 
 def _as_completed(futures: Iterable[Future[Any]]) -> Iterable[Future[Any]]:
