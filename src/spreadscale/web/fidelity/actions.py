@@ -153,7 +153,11 @@ def record_assessment(
         site=site,
         payload={
             "period_start": period_start.isoformat(),
+            "period_label": f"{period_start.day} {period_start:%b %Y}",
             "score": score,
+            "score_label": (
+                f"{score:.0%} of core functions kept" if score is not None else "nothing assessed"
+            ),
             "ratings": {str(r.component_id): r.rating for r in ratings},
         },
         at=at,
@@ -299,11 +303,21 @@ def _apply(
         adaptation.fidelity_basis = f"The team's judgement. {basis}"
 
 
+FIDELITY_WORDS = {
+    "consistent": "fidelity-consistent",
+    "inconsistent": "fidelity-inconsistent",
+    "unknown": "relation to core functions unknown",
+}
+
+
 def _payload(a: Adaptation) -> dict[str, Any]:
     return {
         "title": a.title,
         "fidelity": a.fidelity,
+        "fidelity_label": FIDELITY_WORDS.get(a.fidelity, a.fidelity),
+        "version": a.version,
         "date_effective": a.date_effective.isoformat(),
+        "effective_label": f"{a.date_effective.day} {a.date_effective:%b %Y}",
         "content_types": a.content_types,
         "published": a.published,
     }
@@ -344,11 +358,12 @@ def create_adaptation(
     adaptation.measures.set(measures)
     record_event(
         actor,
-        "adaptation.created",
+        "adaptation.adopted" if origin else "adaptation.created",
         adaptation,
         programme=programme,
         site=site,
-        payload=_payload(adaptation) | ({"origin": origin.pk} if origin else {}),
+        payload=_payload(adaptation)
+        | ({"origin": origin.pk, "from_site": origin.site.name} if origin else {}),
         at=at,
     )
     return adaptation
@@ -564,7 +579,12 @@ def create_stage_gate(
         "stage_gate.created",
         gate,
         programme=programme,
-        payload={"to_phase": to_phase, "kind": kind, "description": str(gate)},
+        payload={
+            "to_phase": to_phase,
+            "phase_label": Phase(to_phase).label.lower(),
+            "kind": kind,
+            "description": str(gate),
+        },
     )
     return gate
 
@@ -576,7 +596,12 @@ def delete_stage_gate(actor: Actor, gate: StageGate) -> None:
         "stage_gate.deleted",
         gate,
         programme=gate.programme,
-        payload={"to_phase": gate.to_phase, "kind": gate.kind, "description": str(gate)},
+        payload={
+            "to_phase": gate.to_phase,
+            "phase_label": Phase(gate.to_phase).label.lower(),
+            "kind": gate.kind,
+            "description": str(gate),
+        },
     )
     gate.delete()
 
@@ -630,6 +655,7 @@ def move_phase(
             payload={
                 "gate": str(r.gate),
                 "to_phase": to_phase,
+                "phase_label": Phase(to_phase).label.lower(),
                 "detail": r.detail,
                 "reason": overrides[r.gate.pk],
                 "phase_change": change.pk,

@@ -154,7 +154,12 @@ def add_node(
         node,
         programme=programme,
         site=site,
-        payload={"kind": kind, "text": node.text, "parents": [p.pk for p in parents]},
+        payload={
+            "kind": kind,
+            "kind_label": DriverNode.Kind(kind).label.lower(),
+            "text": node.text,
+            "parents": [p.pk for p in parents],
+        },
         at=at,
     )
     return node
@@ -391,10 +396,17 @@ def copy_idea(
             "title": copy.title,
             "from_idea": idea.pk,
             "from_site": idea.site.code if idea.site_id else None,
+            "from_label": idea.site.name if idea.site_id else "the programme's change package",
         },
         at=at,
     )
     return copy
+
+
+def _short(text: str, limit: int = 120) -> str:
+    """The start of a long text, for a one-line timeline entry."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 CYCLE_TEXT_FIELDS = (
@@ -510,7 +522,12 @@ def create_cycle(
         cycle,
         programme=programme,
         site=site,
-        payload={"idea": change_idea.title, "cycle_no": cycle.cycle_no, "act": cycle.act},
+        payload={
+            "idea": change_idea.title,
+            "cycle_no": cycle.cycle_no,
+            "act": cycle.act,
+            "objective": _short(cycle.objective),
+        },
         at=at,
     )
     return cycle
@@ -551,10 +568,9 @@ def update_cycle(
     cycle.save()
     if measures is not None:
         cycle.measures.set(measures)
-    verb = "pdsa.acted" if cycle.act and cycle.act != acted_before else "pdsa.updated"
     record_event(
         actor,
-        verb,
+        "pdsa.acted" if cycle.act and cycle.act != acted_before else "pdsa.updated",
         cycle,
         programme=cycle.programme,
         site=cycle.site,
@@ -623,7 +639,13 @@ def record_progress_score(
         row,
         programme=programme,
         site=site,
-        payload={"month": month.isoformat(), "rater": rater, "score": str(value)},
+        payload={
+            "month": month.isoformat(),
+            "month_label": f"{month:%B %Y}",
+            "rater": rater,
+            "rater_label": ProgressScore.Rater(rater).label.lower(),
+            "score": str(value),
+        },
         at=at,
     )
     return row
