@@ -222,6 +222,8 @@ EVENT_DESCRIPTIONS: dict[str, str] = {
     "observations.imported": "{created} new and {revised} revised values ({source})",
     "api_token.created": "API token created: {name}",
     "api_token.revoked": "API token revoked: {name}",
+    "admin.changed": "Changed in the admin: {model} “{object}” ({field_list})",
+    "admin.deleted": "Deleted in the admin: {model} “{object}”",
 }
 
 
@@ -248,10 +250,10 @@ class Event(models.Model):
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=40, blank=True)
     programme = models.ForeignKey(
-        Programme, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        Programme, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
     site = models.ForeignKey(
-        Site, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        Site, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
     payload = models.JSONField(default=dict, blank=True)
     # When it happened; the demo loader and backfills pass a historical time.
@@ -284,6 +286,8 @@ class Event(models.Model):
         for key in ("from", "to"):
             if values.get(key) in Phase.values:
                 values[f"{key}_label"] = Phase(values[key]).label.lower()
+        if isinstance(values.get("fields"), list):
+            values["field_list"] = ", ".join(map(str, values["fields"])) or "no field"
         if values.get("role") in Role.values:
             values["role_label"] = Role(values["role"]).label.lower()
         return template.format_map(values)

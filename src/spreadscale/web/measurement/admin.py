@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from spreadscale.web.core.admin import AuditedAdmin
 from spreadscale.web.measurement import models
 
 
 @admin.register(models.Measure)
-class MeasureAdmin(admin.ModelAdmin):
+class MeasureAdmin(AuditedAdmin):
     list_display = ["name", "programme", "type", "data_kind", "improvement", "default_chart"]
     list_filter = ["programme", "type"]
     prepopulated_fields = {"slug": ["name"]}
@@ -28,6 +29,9 @@ class RevisionInline(admin.TabularInline):
 
 @admin.register(models.Observation)
 class ObservationAdmin(admin.ModelAdmin):
+    """Read-only: values change through the entry grid, the import or the API, which validate
+    them, keep the earlier value as a revision and record an Event."""
+
     list_display = [
         "measure",
         "site",
@@ -42,3 +46,12 @@ class ObservationAdmin(admin.ModelAdmin):
     readonly_fields = ["version", "entered_by", "updated_at"]
     inlines = [RevisionInline]
     list_select_related = ["measure", "site"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
