@@ -204,3 +204,98 @@ def test_labels_with_commas_are_quoted(tmp_path: Path) -> None:
     _, points = read_csv(tmp_path / "p.csv")
     assert [p["by"] for p in points] == ["Ward 1, North"] * 3
     assert float(points[0]["cl"]) == 4.0
+
+
+# --- empty input, unwritable outputs -----------------------------------------------------
+
+def test_a_csv_with_only_a_header_is_a_clean_error(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n")
+    assert_clean_error(*run(str(path), "--chart", "i", "--x", "x", "--y", "y"), "no data rows")
+
+
+def test_a_csv_where_every_x_is_empty_is_a_clean_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "x,y", [("", 1), ("", 2), ("", 3)])
+    assert_clean_error(*run(path, "--chart", "run", "--x", "x", "--y", "y"),
+                       "column 'x'", "missing x")
+
+
+@pytest.mark.parametrize("option", ["--points", "--summary"])
+def test_an_unwritable_output_exits_1_with_a_message(sites: str, tmp_path: Path,
+                                                     option: str) -> None:
+    # Exit 1 as for `spreadscale simulate`: the input was fine, the output place is not.
+    dest = str(tmp_path / "no" / "such" / "dir" / "out.csv")
+    code, out = run(sites, "--chart", "i", "--x", "month", "--y", "value", option, dest)
+    assert code == 1, out
+    assert "Traceback" not in out
+    assert f"cannot write {dest}" in out and "does not exist" in out
+    code, out = run(sites, "--chart", "i", "--x", "month", "--y", "value", option,
+                    str(tmp_path))
+    assert code == 1 and "is a directory" in out, out
+
+
+# --- silent acceptance that is now an error --------------------------------------------
+
+@pytest.mark.parametrize("chart", ["s", "xbar"])
+def test_xbar_and_s_on_one_row_per_x_name_the_group(sites: str, chart: str) -> None:
+    assert_clean_error(*run(sites, "--chart", chart, "--x", "month", "--y", "value",
+                            "--by", "site"),
+                       "group 'north'", "subgroup of 2 or more")
+
+
+@pytest.mark.parametrize("option", ["--freeze", "--exclude", "--part"])
+def test_a_position_beyond_a_group_names_the_group_and_the_option(sites: str,
+                                                                  option: str) -> None:
+    code, out = run(sites, "--chart", "i", "--x", "month", "--y", "value", "--by", "site",
+                    option, "100")
+    assert_clean_error(code, out, option, "group 'north'", "group 'south'", "24 points",
+                       "position 100")
+
+
+def test_infinity_in_y_is_an_error_naming_row_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "x,y", [(1, 2.5), (2, "inf"), (3, 4), (4, "-Infinity")])
+    assert_clean_error(*run(path, "--chart", "i", "--x", "x", "--y", "y"),
+                       "row 2, column 'y'", "row 4, column 'y'", "infinite")
+
+
+def test_too_few_points_names_the_by_label(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", "site,x,y", [("Ward 9", 1, 3), ("Ward 9", 2, 4),
+                                                  ("Ward 12", 1, 5)])
+    code, out = run(path, "--chart", "i", "--x", "x", "--y", "y", "--by", "site")
+    assert_clean_error(code, out, "group 'Ward 12'")
+    assert "group 1" not in out and "group 0" not in out
+
+
+# --- quoting: the same minimal rule for both files ---------------------------------------
+
+def test_neither_file_quotes_its_header_or_plain_text(sites: str, tmp_path: Path) -> None:
+    code, out = run(sites, "--chart", "i", "--x", "month", "--y", "value", "--by", "site",
+                    "--points", str(tmp_path / "p.csv"), "--summary", str(tmp_path / "s.csv"))
+    assert code == 0, out
+    for name in ("p.csv", "s.csv"):
+        text = (tmp_path / name).read_text()
+        assert '"' not in text, (name, text[:200])
+        assert text.startswith("by,")
+    code, out = run(sites, "--chart", "i", "--x", "month", "--y", "value")
+    assert code == 0 and out.startswith("by,part,") and '"' not in out
+
+
+def test_only_values_that_need_quotes_are_quoted_in_both_files(tmp_path: Path) -> None:
+    rows = [(site, i + 1, y) for site in ('Ward 1, North', 'Ward "B"', "Ward C")
+            for i, y in enumerate(Y[:6])]
+    path = tmp_path / "d.csv"
+    path.write_text("ward,x,y\n" + "".join(
+        f'"{w.replace(chr(34), chr(34) * 2)}",{x},{y}\n' for w, x, y in rows))
+    code, out = run(str(path), "--chart", "i", "--x", "x", "--y", "y", "--by", "ward",
+                    "--points", str(tmp_path / "p.csv"), "--summary", str(tmp_path / "s.csv"))
+    assert code == 0, out
+    for name, width in (("p.csv", len(POINTS)), ("s.csv", len(SUMMARY))):
+        lines = (tmp_path / name).read_text().splitlines()
+        assert lines[0].startswith("by,") and '"' not in lines[0]
+        assert [ln.split(",")[0] for ln in lines[1:] if ln.startswith("Ward C")] \
+            and all(ln.startswith(('"Ward 1, North"', '"Ward ""B"""', "Ward C,"))
+                    for ln in lines[1:])
+        assert "common_cause" in lines[1] and '"common_cause"' not in lines[1]
+        head, recs = read_csv(tmp_path / name)
+        assert len(head) >= width
+        assert {r["by"] for r in recs} == {"Ward 1, North", 'Ward "B"', "Ward C"}

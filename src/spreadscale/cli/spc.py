@@ -8,6 +8,7 @@ the full contract; bad input exits with status 2 and a message naming row and co
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,68 @@ class SpcCliError(click.ClickException):
     """A usage or data problem: printed as 'Error: ...' with exit status 2."""
 
     exit_code = 2
+
+
+class SpcOutputError(click.ClickException):
+    """An output file that cannot be written: 'Error: ...' with exit status 1.
+
+    As for ``spreadscale simulate``: the input was fine, the environment was not.
+    """
+
+    exit_code = 1
+
+
+#: Engine fields that are command-line options rather than columns.
+_OPTIONS = {"freeze": "--freeze", "part": "--part", "exclude": "--exclude",
+            "rebase": "--rebase", "shift_length": "--shift-length",
+            "trend_length": "--trend-length", "rules": "--rules"}
+
+
+def _param_value(text: str) -> Any:
+    """A --param value: true/false, none, an integer or a number."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "off"):
+        return None
+    try:
+        return int(low)
+    except ValueError:
+        pass
+    try:
+        return float(low)
+    except ValueError:
+        raise SpcCliError(f"--param value {text!r} is not true/false, none or a number") from None
+
+
+def _profile(rules: str, params: tuple[str, ...]) -> Any:
+    """The named profile, with --param NAME=VALUE overrides applied."""
+    if not params:
+        return rules
+    over: dict[str, Any] = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SpcCliError(f"--param takes NAME=VALUE, e.g. sigma=2; got {item!r}")
+        over[name.strip()] = _param_value(value)
+    try:
+        return PROFILES[rules].with_params(**over)
+    except ValueError as exc:
+        raise SpcCliError(f"--param: {exc}") from None
+
+
+def _check_writable(dest: str | None, option: str) -> None:
+    """Fail before the work when an output cannot be created (exit 1, like simulate)."""
+    if not dest:
+        return
+    path = Path(dest)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise SpcOutputError(f"cannot write {dest} ({option}): it is a directory")
+    if not parent.is_dir():
+        raise SpcOutputError(f"cannot write {dest} ({option}): directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise SpcOutputError(f"cannot write {dest} ({option}): permission denied")
 
 
 def _int_list(value: str | None, option: str) -> list[int] | None:
@@ -181,30 +244,86 @@ def _repeated(values: np.ndarray) -> pa.Array:
     return pc.take(enc.dictionary.cast(pa.string()), enc.indices)
 
 
-def _plain_text(*columns: pa.Array) -> bool:
+_NEEDS_QUOTES = '[",\r\n]'
+
+
+def _is_text(arr: pa.Array | pa.ChunkedArray) -> bool:
+    return pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+
+
+def _plain_text(*columns: pa.Array | pa.ChunkedArray) -> bool:
     """True when no text needs CSV quoting, so numbers formatted as text stay unquoted."""
-    return not any(pc.any(pc.match_substring_regex(c, '[",\r\n]')).as_py() for c in columns)
+    return not any(pc.any(pc.match_substring_regex(c, _NEEDS_QUOTES)).as_py() for c in columns)
 
 
-def _write(table: pa.Table, dest: str | None, fmt: str, quoting: str = "needed") -> None:
-    if fmt == "json":
-        text = json.dumps(table.to_pylist(), default=str, indent=None)
-        if dest is None:
-            click.echo(text)
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in '",\r\n') else text
+
+
+def _minimal_csv(table: pa.Table) -> bytes:
+    """CSV with RFC 4180 minimal quoting: only values with a comma, quote or line break.
+
+    pyarrow's writer quotes every string (and the header) as soon as it quotes at all;
+    this path is taken only when some label needs quotes, so its speed matters less.
+    """
+    cells = []
+    for col in table.columns:
+        if _is_text(col):
+            needs = pc.fill_null(pc.match_substring_regex(col, _NEEDS_QUOTES), False)
+            quoted = pc.binary_join_element_wise(
+                '"', pc.replace_substring(col, '"', '""'), '"', "")
+            cells.append(pc.if_else(needs, quoted, col))
         else:
-            Path(dest).write_text(text + "\n", encoding="utf-8")
-        return
-    # pyarrow always quotes the header; without quoting, write a plain one ourselves.
-    options = pacsv.WriteOptions(quoting_style=quoting, include_header=quoting != "none")
-    header = (",".join(table.column_names) + "\n").encode() if quoting == "none" else b""
-    if dest is None:
-        sink = pa.BufferOutputStream()
-        pacsv.write_csv(table, sink, write_options=options)
-        sys.stdout.write((header + sink.getvalue().to_pybytes()).decode())
-    else:
-        with pa.OSFile(dest, "wb") as out:
-            out.write(header)
-            pacsv.write_csv(table, out, write_options=options)
+            cells.append(pc.cast(col, pa.string()))
+    header = ",".join(_quote(name) for name in table.column_names)
+    if not cells or table.num_rows == 0:
+        return (header + "\n").encode()
+    lines = pc.binary_join_element_wise(*cells, ",", null_handling="replace",
+                                        null_replacement="")
+    return (header + "\n" + "\n".join(lines.to_pylist()) + "\n").encode()
+
+
+def _write(table: pa.Table, dest: str | None, fmt: str,
+           safe_text: tuple[str, ...] = ()) -> None:
+    """Write ``table`` as CSV or JSON to ``dest`` (stdout when None).
+
+    CSV text is quoted only when it needs it; ``safe_text`` names text columns known to
+    hold no comma, quote or line break (skipped by the check, for speed).
+    """
+    try:
+        if fmt == "json":
+            text = json.dumps(table.to_pylist(), default=str, indent=None)
+            if dest is None:
+                click.echo(text)
+            else:
+                Path(dest).write_text(text + "\n", encoding="utf-8")
+            return
+        texts = [table.column(i) for i, name in enumerate(table.column_names)
+                 if _is_text(table.column(i)) and name not in safe_text]
+        if _plain_text(*texts):
+            # Nothing to quote: pyarrow's fast writer without quotes, and a plain header
+            # (pyarrow would quote it).
+            options = pacsv.WriteOptions(quoting_style="none", include_header=False)
+            header = (",".join(table.column_names) + "\n").encode()
+            if dest is None:
+                sink = pa.BufferOutputStream()
+                pacsv.write_csv(table, sink, write_options=options)
+                sys.stdout.write((header + sink.getvalue().to_pybytes()).decode())
+            else:
+                with pa.OSFile(dest, "wb") as out:
+                    out.write(header)
+                    pacsv.write_csv(table, out, write_options=options)
+            return
+        data = _minimal_csv(table)
+        if dest is None:
+            sys.stdout.write(data.decode())
+        else:
+            Path(dest).write_bytes(data)
+    except OSError as exc:
+        if dest is None:
+            raise
+        reason = exc.strerror or str(exc)
+        raise SpcOutputError(f"cannot write {dest}: {reason}") from None
 
 
 @click.command("spc")
@@ -228,16 +347,20 @@ def _write(table: pa.Table, dest: str | None, fmt: str, quoting: str = "needed")
 @click.option("--rebase", help="x values where a new phase starts, e.g. 2024-04-01.")
 @click.option("--shift-length", type=click.IntRange(min=2), help="Shift length (not anhoej).")
 @click.option("--trend-length", type=click.IntRange(min=2), help="Trend length (not anhoej).")
-@click.option("--points", "points_out", type=click.Path(dir_okay=False), help="Points file.")
-@click.option("--summary", "summary_out", type=click.Path(dir_okay=False), help="Summary file.")
+# Output paths are checked by _check_writable (exit 1 like simulate), not by click (exit 2).
+@click.option("--points", "points_out", type=click.Path(), help="Points file.")
+@click.option("--summary", "summary_out", type=click.Path(), help="Summary file.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Set a parameter of the rule profile, e.g. sigma=2 or "
+                   "screen_moving_ranges=false (repeatable; see docs/spc.md).")
 def spc(data: str, chart: str, x_col: str, y_col: str, n_col: str | None, sd_col: str | None,
         by_col: str | None, freeze: int | None, part_: str | None, exclude: str | None,
         phase_col: str | None, baseline_col: str | None, exclude_col: str | None, rules: str,
         improvement: str, target: float | None, rebase: str | None,
         shift_length: int | None, trend_length: int | None, points_out: str | None,
-        summary_out: str | None, fmt: str) -> None:
+        summary_out: str | None, fmt: str, params: tuple[str, ...]) -> None:
     """Run and control charts for every group of DATA.csv, with signals and icons.
 
     Rows sharing (by, x) are one subgroup. Positions (--freeze, --part, --exclude) count
@@ -255,7 +378,12 @@ def spc(data: str, chart: str, x_col: str, y_col: str, n_col: str | None, sd_col
                           "without --n each row is one raw observation")
     if chart in ("p", "pp", "u", "up") and not n_col:
         raise SpcCliError(f"the {chart} chart needs --n (the denominator column)")
+    profile = _profile(rules, params)
+    _check_writable(points_out, "--points")
+    _check_writable(summary_out, "--summary")
     table = _read(data, cols)
+    if table.num_rows == 0:
+        raise SpcCliError(f"{data} has no data rows (only a header): nothing to chart")
     y = _numeric(table, y_col)
     n = _numeric(table, n_col) if n_col else None
     sd = _numeric(table, sd_col) if sd_col else None
@@ -271,7 +399,8 @@ def spc(data: str, chart: str, x_col: str, y_col: str, n_col: str | None, sd_col
     names = {"y": y_col, "n": n_col or "n", "sd": sd_col or "sd", "x": x_col}
     try:
         res = spc_batch(
-            y_engine, group=group, x=x, n=n, sd=sd, chart=chart, rules=rules,
+            y_engine, group=group if by_col else None, x=x, n=n, sd=sd, chart=chart,
+            rules=profile, group_names=by_labels.to_pylist() if by_col else None,
             improvement=improvement, target=target, part=_int_list(part_, "--part"),
             freeze=freeze, exclude=_int_list(exclude, "--exclude"),
             phase=(table.column(phase_col).combine_chunks().fill_null("")
@@ -286,7 +415,10 @@ def spc(data: str, chart: str, x_col: str, y_col: str, n_col: str | None, sd_col
         for row, field, msg in exc.problems[:10]:
             col = names.get(field)
             where = f"row {row + 1}, " if row is not None else ""
-            lines.append(f"{where}column {col!r}: {msg}" if col else f"{where}{field}: {msg}")
+            if field in _OPTIONS:
+                lines.append(f"{where}{_OPTIONS[field]}: {msg}")
+            else:
+                lines.append(f"{where}column {col!r}: {msg}" if col else f"{where}{field}: {msg}")
         more = f"\n(and {len(exc.problems) - 10} more)" if len(exc.problems) > 10 else ""
         raise SpcCliError("\n".join(lines) + more) from None
 
@@ -342,13 +474,14 @@ def spc(data: str, chart: str, x_col: str, y_col: str, n_col: str | None, sd_col
     }
     summary_table = pa.table(summary_cols)
     if points_out:
-        quoting = "needed"
-        if fmt == "csv" and _plain_text(point_cols["by"], point_cols["x"]):
-            quoting = "none"
+        if fmt == "csv":
+            # Limits and sizes repeat along each part: format each distinct value once.
             for name in ("n", "cl", "lcl", "ucl", "lcl_close", "ucl_close"):
                 if name in point_cols:
                     point_cols[name] = _repeated(pts[name])
-        _write(pa.table(point_cols), points_out, fmt, quoting)
+        _write(pa.table(point_cols), points_out, fmt,
+               safe_text=("n", "cl", "lcl", "ucl", "lcl_close", "ucl_close", "point_type",
+                          "reasons"))
     if summary_out:
         _write(summary_table, summary_out, fmt)
     if not points_out and not summary_out:

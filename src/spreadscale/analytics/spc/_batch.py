@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +116,8 @@ def _x_key(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     missing = np.array([v is None or v == "" or (isinstance(v, float) and v != v) for v in x],
                        dtype=bool)
     present = x[~missing]
+    if not present.size:
+        return np.full(x.size, np.nan), missing, False
     # Dates, datetimes and numbers arrive as object arrays from lists; ISO date strings too.
     if present.size and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
                             for v in present.tolist()):
@@ -163,6 +166,9 @@ def _validate(chart: str, y: np.ndarray, n: np.ndarray | None, sd: np.ndarray | 
         for r in np.flatnonzero(bad)[:20]:
             problems.append((int(r), fld, msg))
 
+    for arr, fld in ((y, "y"), (n, "n"), (sd, "sd")):
+        if arr is not None:
+            add(np.isinf(arr), fld, "infinite value (leave the cell empty for a missing value)")
     with np.errstate(invalid="ignore"):
         if chart in ("p", "pp", "u", "up") and n is None:
             problems.append((None, "n", f"the {chart} chart needs a denominator n"))
@@ -203,6 +209,7 @@ def spc_batch(
     rebase: Sequence[Any] | Mapping[Any, Sequence[Any]] | None = None,
     shift_length: int | None = None,
     trend_length: int | None = None,
+    group_names: Sequence[Any] | Mapping[Any, Any] | None = None,
 ) -> SpcResult:
     """Compute SPC charts for many series at once from columnar arrays.
 
@@ -245,6 +252,9 @@ def spc_batch(
         x values where a new part starts, for all groups or per group id.
     shift_length, trend_length : int, optional
         Override the profile's shift/trend lengths (not for anhoej).
+    group_names : sequence or mapping, optional
+        Names of the group ids for error messages, e.g. the categories when ``group``
+        holds integer codes (``group_names[code]``).
 
     Returns
     -------
@@ -274,6 +284,8 @@ def spc_batch(
     if chart in ("xbar", "s") and sdv is not None and nv is None:
         raise SpcInputError([(None, "n", "pre-aggregated xbar/s input needs subgroup sizes n")])
     _validate(chart, yv, nv, sdv)
+    if size == 0:
+        raise SpcInputError([(None, "y", "no data: there are no rows to chart")])
 
     # --- step 1: drop missing x, sort by (group, x), aggregate subgroups ------------------
     g_raw = np.zeros(size, np.int64) if group is None else np.asarray(group)
@@ -286,7 +298,13 @@ def spc_batch(
         x_arr = np.asarray(x)
         if x_arr.shape != (size,):
             raise SpcInputError([(None, "x", f"expected {size} values")])
+        if x_arr.dtype.kind == "f" and np.isinf(x_arr).any():
+            raise SpcInputError([(int(r), "x", "infinite value")
+                                 for r in np.flatnonzero(np.isinf(x_arr))[:20]])
         xk, xmiss, categorical = _x_key(x_arr)
+        if xmiss.all():
+            raise SpcInputError([(None, "x", "every row has a missing x value: there is "
+                                  "nothing to chart")])
     all_rows = not xmiss.any()
     rows = np.arange(size) if all_rows else np.flatnonzero(~xmiss)
     labels, gcode = _factorize(g_raw if all_rows else g_raw[rows])
@@ -383,11 +401,24 @@ def spc_batch(
     gfirst[1:] = g_pt[1:] != g_pt[:-1]
     gstart_idx = np.flatnonzero(gfirst)
     glen = np.diff(np.append(gstart_idx, P))
-    gid = np.cumsum(gfirst) - 1
     pos = np.arange(P) - np.repeat(gstart_idx, glen) + 1
-    _check_enough(chart, value, gid, gstart_idx, row_pt, labels, g_pt)
 
+    def where(code: int) -> str:
+        """How an error names a group: its label (or given name), or 'the series'."""
+        if group is None:
+            return "the series"
+        lab = SpcResult._py(labels[code])
+        if group_names is not None:
+            with contextlib.suppress(KeyError, IndexError, TypeError):
+                lab = SpcResult._py(group_names[lab])
+        return f"group {lab!r}"
+
+    g_of = g_pt[gstart_idx]
+    _check_enough(chart, value, gstart_idx, row_pt, g_of, where)
+    if chart in ("xbar", "s"):
+        _check_subgroups(chart, sd_pt, n_pt, gstart_idx, row_pt, g_of, where)
     part_pos = _positions(part)
+    _check_positions(part_pos, freeze, _positions(exclude), glen, g_of, where)
     brk = np.zeros(P, bool)
     if part_pos.size:
         brk |= np.isin(pos - 1, part_pos)
@@ -418,16 +449,26 @@ def spc_batch(
         include &= ~any_(reorder(np.asarray(exclude_flag, dtype=bool)))
 
     # --- step 3-5: limits and rules ---------------------------------------------------
+    prm = profile.params
     mdc = profile.name == "mdc"
+    screen = bool(prm.get("screen_moving_ranges", True))
     lim = compute_limits(
         chart, y=value, n=n_pt, num=num, sd=sd_pt, seg=seg, n_seg=n_seg, base=base,
-        include=include, xmr_constant=float(profile.params["xmr_constant"]) if mdc else None,
+        include=include, xmr_constant=float(prm["xmr_constant"]) if mdc else None,
+        sigma_k=float(prm.get("sigma", 3.0)), screen=screen,
     )
+    astro_lcl = astro_ucl = None
+    if chart == "run" and "astronomical" in profile.rules and prm.get("astronomical_sigma"):
+        # An I chart of the run chart's own values, part by part, gives the limits.
+        ilim = compute_limits("i", y=value, n=n_pt, num=num, sd=sd_pt, seg=seg, n_seg=n_seg,
+                              base=base, include=include,
+                              sigma_k=float(prm["astronomical_sigma"]), screen=screen)
+        astro_lcl, astro_ucl = ilim.lcl, ilim.ucl
     runs_off = chart == "mr" or categorical
     sig = evaluate(
         profile, y=lim.y_rule, cl=lim.cl_rule, lcl=lim.lcl_rule, ucl=lim.ucl_rule,
         sig=lim.sig, zc=lim.zc_rule, seg=seg, n_seg=n_seg, include=include,
-        runs_off=runs_off, run_chart=chart == "run",
+        runs_off=runs_off, run_chart=chart == "run", astro_lcl=astro_lcl, astro_ucl=astro_ucl,
     )
 
     # --- point types ---------------------------------------------------------------
@@ -543,22 +584,66 @@ def _profile(rules: str | RuleProfile, shift_length: int | None,
         for k, v in over.items():
             if int(v) < 2:
                 raise SpcInputError([(None, k, "must be at least 2")])
-        profile = profile.with_params(**over)
+        try:
+            profile = profile.with_params(**{k: int(v) for k, v in over.items()})
+        except ValueError as exc:
+            raise SpcInputError([(None, "rules", str(exc))]) from None
     return profile
 
 
-def _check_enough(chart: str, value: np.ndarray, gid: np.ndarray, gstart_idx: np.ndarray,
-                  row_pt: np.ndarray, labels: np.ndarray, g_pt: np.ndarray) -> None:
+def _check_enough(chart: str, value: np.ndarray, gstart_idx: np.ndarray, row_pt: np.ndarray,
+                  g_of: np.ndarray, where: Callable[[int], str]) -> None:
     need = _MIN_POINTS.get(chart, 1)
     cnt = seg_sum(np.isfinite(value), gstart_idx)
     bad = np.flatnonzero(cnt < need)
     if bad.size:
         raise SpcInputError([
             (int(row_pt[gstart_idx[b]]), "y",
-             f"group {SpcResult._py(labels[g_pt[gstart_idx[b]]])!r} has {int(cnt[b])} usable value(s); "
+             f"{where(int(g_of[b]))} has {int(cnt[b])} usable value(s); "
              f"the {chart} chart needs at least {need}")
             for b in bad[:20]
         ])
+
+
+def _check_subgroups(chart: str, sd_pt: np.ndarray, n_pt: np.ndarray, gstart_idx: np.ndarray,
+                     row_pt: np.ndarray, g_of: np.ndarray, where: Callable[[int], str]) -> None:
+    """xbar/s estimate sigma within subgroups: each group needs one of 2 or more values."""
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(sd_pt) & (n_pt >= 2)
+    bad = np.flatnonzero(seg_sum(ok, gstart_idx) == 0)
+    if bad.size:
+        raise SpcInputError([
+            (int(row_pt[gstart_idx[b]]), "y",
+             f"{where(int(g_of[b]))} has no subgroup of 2 or more values; the {chart} chart "
+             "needs several rows sharing (group, x) (raw observations), or subgroup sizes "
+             "n >= 2 with their sd")
+            for b in bad[:20]
+        ])
+
+
+def _check_positions(part: np.ndarray, freeze: int | None, exclude: np.ndarray,
+                     glen: np.ndarray, g_of: np.ndarray, where: Callable[[int], str]) -> None:
+    """Positions count 1..k inside each group; one beyond a group's last point is an error."""
+    problems: list[tuple[int | None, str, str]] = []
+    for fld, vals in (("part", part), ("freeze", np.atleast_1d(np.asarray(
+            [] if freeze is None else [freeze], dtype=np.int64))), ("exclude", exclude)):
+        if vals.size and vals.min() < 1:
+            problems.append((None, fld, f"positions start at 1; got {int(vals.min())}"))
+            continue
+        if not vals.size:
+            continue
+        top = int(vals.max())
+        # A part break after the last point would start an empty part.
+        bad = np.flatnonzero(glen <= top if fld == "part" else glen < top)
+        for b in bad[:5]:
+            what = ("no point follows it" if fld == "part" and top == glen[b]
+                    else "it is beyond the last point")
+            problems.append((None, fld, f"{where(int(g_of[b]))} has {int(glen[b])} points; "
+                             f"position {top} is out of range ({what})"))
+        if bad.size > 5:
+            problems.append((None, fld, f"and {bad.size - 5} more groups"))
+    if problems:
+        raise SpcInputError(problems)
 
 
 def _rebase_breaks(rebase: Any, labels: np.ndarray, g_pt: np.ndarray, xk_pt: np.ndarray,

@@ -129,8 +129,15 @@ def compute_limits(
     base: Bool,
     include: Bool,
     xmr_constant: float | None = None,
+    sigma_k: float = 3.0,
+    screen: bool = True,
 ) -> Limits:
-    """Centre line and limits per point for ``chart`` (B = baseline and included points)."""
+    """Centre line and limits per point for ``chart`` (B = baseline and included points).
+
+    Limits lie ``sigma_k`` sigmas from the centre (3 by default); ``screen`` turns the
+    Nelson screening of moving ranges (i, t, pp, up) on or off. ``xmr_constant`` replaces
+    3/d2 as the multiplier of the average moving range at 3 sigma (Making Data Count's 2.66).
+    """
     B = base & include & np.isfinite(y)
     st = seg_starts(seg)
     nan = np.full(y.size, np.nan)
@@ -147,13 +154,13 @@ def compute_limits(
     if chart in ("i", "t"):
         yr = y if chart == "i" else np.power(np.where(y > 0, y, np.nan), 1 / 3.6)
         mean = seg_mean(yr, B, seg, n_seg, st)
-        amr = seg_amr(yr, base & include, seg, n_seg)
+        amr = seg_amr(yr, base & include, seg, n_seg, screen=screen)
         # mdc uses the rounded 2.66 constant (3 / d2 = 2.6596 otherwise)
         k = xmr_constant if xmr_constant is not None else 3.0 / D2
         with err():
             sig = (k * amr / 3.0)[seg]
             cl = mean[seg]
-            lcl, ucl = cl - 3 * sig, cl + 3 * sig
+            lcl, ucl = cl - sigma_k * sig, cl + sigma_k * sig
         if chart == "i":
             return out(y, cl, lcl, ucl, sig)
         with err():
@@ -167,7 +174,9 @@ def compute_limits(
         use_b = B & (prev >= 0)
         use_b[use_b] &= B[prev[use_b]]
         cl = seg_mean(mrv, use_b, seg, n_seg, st)[seg]
-        return out(mrv, cl, np.where(np.isfinite(cl), 0.0, np.nan), MR_UCL_FACTOR * cl, nan)
+        # D4 = 3.267 at 3 sigma, i.e. 1 + 2.267 * sigma_k / 3 in general
+        factor = MR_UCL_FACTOR if sigma_k == 3.0 else 1.0 + (MR_UCL_FACTOR - 1.0) * sigma_k / 3.0
+        return out(mrv, cl, np.where(np.isfinite(cl), 0.0, np.nan), factor * cl, nan)
 
     if chart in ("xbar", "s"):
         Bn = B & np.isfinite(n)
@@ -189,13 +198,13 @@ def compute_limits(
         sbar = np.where(nmin == nmax, mean_s, pooled)
         if chart == "xbar":
             with err():
-                half = a3(n) * sbar[seg]
+                half = a3(n) * sbar[seg] * (sigma_k / 3.0)  # A3 is the 3-sigma factor
                 cl = cl_x[seg]
-                return out(y, cl, cl - half, cl + half, half / 3)
-        b3, b4 = b3_b4(n)
+                return out(y, cl, cl - half, cl + half, half / sigma_k)
+        b3, b4 = b3_b4(n, sigma_k)
         cl = sbar[seg]
         with err():
-            return out(sd, cl, b3 * cl, b4 * cl, (b4 - 1) * cl / 3)
+            return out(sd, cl, b3 * cl, b4 * cl, (b4 - 1) * cl / sigma_k)
 
     if chart in ("p", "pp", "u", "up"):
         with err():
@@ -204,9 +213,9 @@ def compute_limits(
             se = np.sqrt(rate * (1 - rate) / n) if chart in ("p", "pp") else np.sqrt(rate / n)
             if chart in ("pp", "up"):
                 z = (y - rate) / se
-                sig_z = (seg_amr(z, base & include, seg, n_seg) / D2)[seg]
+                sig_z = (seg_amr(z, base & include, seg, n_seg, screen=screen) / D2)[seg]
                 se = se * sig_z
-            lcl, ucl = rate - 3 * se, rate + 3 * se
+            lcl, ucl = rate - sigma_k * se, rate + sigma_k * se
         lcl = np.where(np.isnan(lcl), lcl, np.maximum(lcl, 0.0))
         if chart in ("p", "pp"):
             ucl = np.where(np.isnan(ucl), ucl, np.minimum(ucl, 1.0))
@@ -215,14 +224,14 @@ def compute_limits(
     if chart == "c":
         cbar = seg_mean(y, B, seg, n_seg, st)[seg]
         sig = np.sqrt(cbar)
-        return out(y, cbar, np.maximum(cbar - 3 * sig, 0.0), cbar + 3 * sig, sig)
+        return out(y, cbar, np.maximum(cbar - sigma_k * sig, 0.0), cbar + sigma_k * sig, sig)
 
     if chart == "g":
         gbar = seg_mean(y, B, seg, n_seg, st)[seg]
         med = seg_median(y, B, seg, n_seg)[seg]
         sig = np.sqrt(gbar * (gbar + 1))
-        lcl = np.maximum(gbar - 3 * sig, 0.0)
-        ucl = gbar + 3 * sig
+        lcl = np.maximum(gbar - sigma_k * sig, 0.0)
+        ucl = gbar + sigma_k * sig
         return Limits(y, med, lcl, ucl, sig, y, med, lcl, ucl, gbar)
 
     raise ValueError(f"unknown chart {chart!r}")

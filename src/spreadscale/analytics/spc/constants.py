@@ -70,8 +70,10 @@ def a3(n: ArrayLike) -> NDArray[np.float64]:
         return 3.0 / (c4(n) * np.sqrt(n))
 
 
-def b3_b4(n: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Return (B3, B4) for the s chart: B4 = 1 + 3 c5/c4, B3 = max(0, 1 - 3 c5/c4).
+def b3_b4(n: ArrayLike, k: float = 3.0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return (B3, B4) for the s chart: B4 = 1 + k c5/c4, B3 = max(0, 1 - k c5/c4).
+
+    ``k`` is the width of the limits in sigmas (3 for the textbook constants).
 
     Examples
     --------
@@ -83,8 +85,8 @@ def b3_b4(n: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """
     c = c4(n)
     with np.errstate(invalid="ignore"):
-        k = 3.0 * np.sqrt(1.0 - c * c) / c
-    return np.maximum(0.0, 1.0 - k), 1.0 + k
+        w = k * np.sqrt(1.0 - c * c) / c
+    return np.maximum(0.0, 1.0 - w), 1.0 + w
 
 
 def longest_run_max(n_useful: ArrayLike) -> NDArray[np.float64]:

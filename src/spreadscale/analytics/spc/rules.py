@@ -140,8 +140,14 @@ def evaluate(
     include: Bool,
     runs_off: bool,
     run_chart: bool,
+    astro_lcl: Float | None = None,
+    astro_ucl: Float | None = None,
 ) -> Signals:
-    """Apply ``profile`` to flat, segment-sorted arrays (see module docstring)."""
+    """Apply ``profile`` to flat, segment-sorted arrays (see module docstring).
+
+    ``astro_lcl``/``astro_ucl`` are the limits of the ``astronomical`` rule (run charts of
+    profiles that have it); like ``beyond_limits`` it is strict and covers every point.
+    """
     n = y.size
     p = profile.params
     mask = np.zeros(n, np.uint32)
@@ -156,6 +162,11 @@ def evaluate(
         below_lcl = finite & np.isfinite(lcl) & (y < lcl)
     # Sigma signals are evaluated for every point, excluded ones included.
     hits["beyond_limits"] = (above_ucl | below_lcl, above_ucl)
+    if astro_lcl is not None and astro_ucl is not None:
+        with np.errstate(invalid="ignore"):
+            a_hi = finite & np.isfinite(astro_ucl) & (y > astro_ucl)
+            a_lo = finite & np.isfinite(astro_lcl) & (y < astro_lcl)
+        hits["astronomical"] = (a_hi | a_lo, a_hi)
 
     use = include & finite & np.isfinite(cl)
     # A value equal to the centre line up to floating-point noise of the mean counts as on
@@ -165,7 +176,9 @@ def evaluate(
     y = np.where(on_cl & use, cl, y)
     n_useful, longest, crossings, q, r_start, r_end, r_side = _anhoej_stats(y, cl, seg, use, n_seg)
     lr_max = longest_run_max(n_useful)
-    cr_min = n_crossings_min(n_useful)
+    # anhoej: qbinom(crossings_p, n - 1, 1/2); the other profiles report the Anhøj 5 % figure.
+    cr_min = (crossings_quantile(n_useful, float(p["crossings_p"]))
+              if profile.name == "anhoej" and "crossings_p" in p else n_crossings_min(n_useful))
     part_mask = np.zeros(n_seg, np.uint8)
     shift: tuple[np.ndarray, ...] = (
         (np.zeros(0, np.int64),) * 4 + (np.zeros(0, np.int8), np.zeros(0, np.int64))
@@ -206,7 +219,9 @@ def evaluate(
     if profile.name == "anhoej":
         runs_signal = (longest > lr_max) | (crossings < cr_min)
     else:
-        non_sigma = mask & ~np.uint32(1 << RULE_BIT["beyond_limits"])
+        # Points beyond limits (and astronomical points) are sigma signals, not runs signals.
+        point_bits = np.uint32((1 << RULE_BIT["beyond_limits"]) | (1 << RULE_BIT["astronomical"]))
+        non_sigma = mask & ~point_bits
         runs_signal = seg_sum(non_sigma > 0, seg_starts(seg)) > 0
         runs_signal |= part_mask > 0
     if runs_off:
