@@ -64,10 +64,10 @@ def test_outsiders_get_404_on_the_board(client_for):
     assert client_for("outsider").get(_url("measurement_glance")).status_code == 404
 
 
-@pytest.mark.parametrize("months", ["1", "12"])
-def test_the_funnel_places_every_site_for_the_latest_period_or_a_window(client_for, months):
+@pytest.mark.parametrize("window", [{"months": "1"}, {"periods": "12"}, {}])
+def test_the_funnel_places_every_site_for_the_latest_period_or_a_window(client_for, window):
     response = client_for("lead").get(
-        _url("measure_funnel", measure_slug="bundle-compliance"), {"months": months}
+        _url("measure_funnel", measure_slug="bundle-compliance"), window
     )
     assert response.status_code == 200
     sites = response.context["sites"]
@@ -102,3 +102,105 @@ def test_a_new_value_shows_on_the_board_at_once(client_for, user, site, programm
     k = [m.slug for m in response.context["measures"]].index("bundle-compliance")
     row = next(r for r in response.context["rows"] if r.row.enrolment.site.code == "RA1-GICU")
     assert row.cells[k].period == "2030-01-01" and row.cells[k].value == 25.0
+
+
+# --- funnel: the window in the measure's own periods; exports ----------------------------------
+
+
+@pytest.fixture
+def weekly(programme, user, site):
+    """A weekly proportion measure with 8 weeks of data at four sites, entered through actions."""
+    from datetime import date, timedelta
+
+    from spreadscale.web.measurement import actions
+
+    measure = actions.create_measure(
+        user("lead"),
+        programme,
+        slug="hand-hygiene-weekly",
+        name="Weekly hand hygiene audit",
+        type="process",
+        data_kind="proportion",
+        multiplier=100.0,
+        unit="%",
+        improvement="increase",
+        frequency="week",
+        default_chart="p",
+    )
+    first = date(2024, 1, 1)  # a Monday
+    rows = [
+        actions.ObservationRow(
+            measure=measure.slug,
+            site=code,
+            period_start=first + timedelta(weeks=k),
+            numerator=k + s,
+            denominator=10 + k,
+        )
+        for s, code in enumerate(["RA1-GICU", "RA2-GICU", "RB1-GICU", "RB2-GICU"])
+        for k in range(8)
+    ]
+    actions.import_observations(user("lead"), programme, rows)
+    return measure
+
+
+def _funnel(client, slug, **params):
+    return client.get(_url("measure_funnel", measure_slug=slug), params)
+
+
+def test_a_weekly_funnel_counts_its_window_in_weeks(client_for, weekly):
+    from datetime import date
+
+    client = client_for("lead")
+    latest = _funnel(client, weekly.slug)
+    assert latest.status_code == 200
+    # the latest week only: week 8 (k = 7) has denominator 17, not a month's worth of weeks
+    assert {s["n"] for s in latest.context["sites"]} == {17}
+    assert latest.context["since"] == latest.context["last"] == date(2024, 2, 19)
+    assert "Latest week" in latest.text
+    four = _funnel(client, weekly.slug, periods=4)
+    assert {s["n"] for s in four.context["sites"]} == {14 + 15 + 16 + 17}
+    assert four.context["since"] == date(2024, 1, 29)
+    assert "week of 29 Jan 2024 to week of 19 Feb 2024" in four.context["spec"]["title"]["text"]
+    # an old months= link spans the weeks of those months
+    old = _funnel(client, weekly.slug, months=1)
+    assert old.context["periods"] == 5
+
+
+def test_a_monthly_funnel_window_is_unchanged(client_for):
+    client = client_for("lead")
+    by_months = _funnel(client, "bundle-compliance", months=3)
+    by_periods = _funnel(client, "bundle-compliance", periods=3)
+    assert by_months.context["sites"] == by_periods.context["sites"]
+    assert by_periods.context["since"].month != by_periods.context["last"].month
+
+
+@pytest.mark.parametrize(
+    ("fmt", "magic"), [("svg", b"<svg"), ("png", b"\x89PNG"), ("pdf", b"%PDF")]
+)
+def test_the_funnel_exports_from_the_page_spec(fmt, magic, client_for, weekly):
+    client = client_for("lead")
+    response = client.get(
+        _url("measure_funnel_export", measure_slug=weekly.slug, fmt=fmt), {"periods": 4}
+    )
+    assert response.status_code == 200
+    assert magic in response.content[:200]
+    assert response["Content-Disposition"].endswith(f'-2024-01-29-2024-02-19.{fmt}"')
+    if fmt == "svg":
+        page = _funnel(client, weekly.slug, periods=4)
+        title = page.context["spec"]["title"]["text"]
+        assert title in response.content.decode()
+        assert f"{weekly.slug}/funnel.svg?periods=4" in page.text
+
+
+def test_funnel_exports_refuse_other_formats_and_non_ratio_measures(client_for):
+    client = client_for("lead")
+    bad = client.get(_url("measure_funnel_export", measure_slug="bundle-compliance", fmt="gif"))
+    assert bad.status_code == 404
+    g = client.get(_url("measure_funnel_export", measure_slug="days-between-infections", fmt="svg"))
+    assert g.status_code == 404
+    assert (
+        client_for("outsider")
+        .get(_url("measure_funnel_export", measure_slug="bundle-compliance", fmt="svg"))
+        .status_code
+        == 404
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ from spreadscale.web import permissions
 from spreadscale.web.core import selectors as core_selectors
 from spreadscale.web.core.models import Event, Phase
 from spreadscale.web.measurement import actions, selectors
+from spreadscale.web.measurement.entry import period_label, shift_period
 from spreadscale.web.measurement.io_views import XLSX, _download
 from spreadscale.web.measurement.models import (
     ChartAdjustment,
@@ -28,7 +28,7 @@ from spreadscale.web.measurement.models import (
     Measure,
     Observation,
 )
-from spreadscale.web.measurement.views import _measure
+from spreadscale.web.measurement.views import CHART_FORMATS, _measure, chart_download
 
 VARIATION = {
     "special_cause_improvement": ("improvement", "▲", "Special cause: improving"),
@@ -248,17 +248,50 @@ def glance_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
 Z = {"95%": 1.959964, "99.8%": 3.090232}
 
 
-@login_required
-def funnel_page(request: HttpRequest, slug: str, measure_slug: str) -> HttpResponse:
-    """Sites of a ratio measure on a funnel plot for the latest period or a chosen window."""
-    access = permissions.access_for(request.user, slug)
-    measure = _measure(access, measure_slug)
+PER_MONTH = {"day": 365.25 / 12, "event": 365.25 / 12, "week": 52.18 / 12, "month": 1.0}
+WINDOWS = {
+    "day": (1, 7, 28, 91),
+    "event": (1, 7, 28, 91),
+    "week": (1, 4, 13, 26, 52),
+    "month": (1, 3, 6, 12),
+    "quarter": (1, 2, 4, 8),
+    "year": (1, 2, 3, 5),
+}
+MAX_WINDOW = 260
+
+
+def _window_periods(params, gran: str) -> int:
+    """The window length in the measure's own periods: ``periods=N``; an older ``months=N``
+    link is read as the periods those months span."""
+    try:
+        if "periods" in params:
+            n = int(params["periods"])
+        elif "months" in params:
+            months = int(params["months"])
+            per = PER_MONTH.get(gran)
+            n = (
+                math.ceil(months * per)
+                if per
+                else math.ceil(months / (3 if gran == "quarter" else 12))
+            )
+        else:
+            n = 1
+    except ValueError:
+        n = 1
+    return max(1, min(MAX_WINDOW, n))
+
+
+def _funnel(access: permissions.Access, measure: Measure, params) -> dict[str, Any]:
+    """The funnel plot's context: sites, limits and the Vega-Lite spec (shared with exports)."""
     if not measure.uses_ratio:
         raise Http404("Funnel plots need a numerator and denominator.")
-    try:
-        months = max(1, min(60, int(request.GET.get("months", "1"))))
-    except ValueError:
-        months = 1
+    gran = measure.frequency
+    periods = _window_periods(params, gran)
+    noun = "day" if gran == "event" else gran
+    choices = [
+        (n, f"Latest {noun}" if n == 1 else f"Last {n} {noun}s")
+        for n in sorted(set(WINDOWS.get(gran, (1,))) | {periods})
+    ]
     rows = core_selectors.site_rows(access.programme)
     names = {
         r.enrolment.site_id: r.enrolment.site.code
@@ -274,16 +307,16 @@ def funnel_page(request: HttpRequest, slug: str, measure_slug: str) -> HttpRespo
     context: dict[str, Any] = {
         "programme": access.programme,
         "measure": measure,
-        "months": months,
+        "periods": periods,
+        "choices": choices,
         "access": access,
     }
     if last is None:
-        return render(request, "measurement/funnel.html", context)
-    year, month = divmod(last.year * 12 + last.month - 1 - (months - 1), 12)
-    since = date(year, month + 1, 1)
+        return context
+    since = shift_period(last, gran, -(periods - 1))
     agg: dict[int, list[float]] = {}
     for sid, num, den in Observation.objects.filter(
-        measure=measure, site_id__in=list(names), period_start__gte=since
+        measure=measure, site_id__in=list(names), period_start__gte=since, period_start__lte=last
     ).values_list("site_id", "numerator", "denominator"):
         if num is None or not den:
             continue
@@ -293,6 +326,12 @@ def funnel_page(request: HttpRequest, slug: str, measure_slug: str) -> HttpRespo
     chart = "p" if measure.data_kind == Measure.DataKind.PROPORTION else "u"
     ids = sorted(agg)
     mult = measure.multiplier
+    window = (
+        period_label(last, gran)
+        if periods == 1
+        else f"{period_label(since, gran)} to {period_label(last, gran)}"
+    )
+    context.update({"since": since, "last": last, "window": window})
     if ids:
         res = funnel([agg[i][0] for i in ids], [agg[i][1] for i in ids], group=ids, chart=chart)
         sites = [
@@ -322,14 +361,35 @@ def funnel_page(request: HttpRequest, slug: str, measure_slug: str) -> HttpRespo
                         "target": t * mult,
                     }
                 )
-        title = f"{measure.name}, {since:%b %Y} to {last:%b %Y}"
+        title = f"{measure.name}, {window}"
         context.update(
             {
                 "sites": sorted(sites, key=lambda s: s["site"]),
                 "target": t * mult,
                 "spec": funnel_spec(sites, curve, title=title, y_title=measure.unit or "value"),
-                "since": since,
-                "last": last,
             }
         )
-    return render(request, "measurement/funnel.html", context)
+    return context
+
+
+@login_required
+def funnel_page(request: HttpRequest, slug: str, measure_slug: str) -> HttpResponse:
+    """Sites of a ratio measure on a funnel plot for the latest period or a chosen window."""
+    access = permissions.access_for(request.user, slug)
+    measure = _measure(access, measure_slug)
+    return render(request, "measurement/funnel.html", _funnel(access, measure, request.GET))
+
+
+@login_required
+def funnel_export(request: HttpRequest, slug: str, measure_slug: str, fmt: str) -> HttpResponse:
+    """The funnel plot as SVG, PNG or PDF, rendered by vl-convert from the page's own spec."""
+    if fmt not in CHART_FORMATS:
+        raise Http404("Export charts as svg, png or pdf.")
+    access = permissions.access_for(request.user, slug)
+    measure = _measure(access, measure_slug)
+    context = _funnel(access, measure, request.GET)
+    if "spec" not in context:
+        raise Http404("No data for this measure yet.")
+    spec = {**context["spec"], "width": 720, "height": 360}
+    name = f"{measure.slug}-funnel-{context['since']:%Y-%m-%d}-{context['last']:%Y-%m-%d}.{fmt}"
+    return chart_download(spec, fmt, name)

@@ -42,7 +42,7 @@ LAYOUTS = ("measure", "measures")
 STALE = "Someone else saved this period after you opened the grid; reload to see their values."
 
 
-def _shift(start: date, granularity: str, k: int) -> date:
+def shift_period(start: date, granularity: str, k: int) -> date:
     if granularity in ("month", "quarter", "year"):
         step = {"month": 1, "quarter": 3, "year": 12}[granularity] * k
         y, m = divmod(start.year * 12 + start.month - 1 + step, 12)
@@ -156,8 +156,8 @@ def _window(site, measures: list[Measure], gran: str) -> list[date]:
     latest = Observation.objects.filter(site=site, measure__in=measures).aggregate(
         latest=Max("period_start")
     )["latest"]
-    anchor = _shift(latest, gran, 1) if latest else _current(gran, date.today())
-    return [_shift(anchor, gran, -k) for k in range(N_PERIODS - 1, -1, -1)]
+    anchor = shift_period(latest, gran, 1) if latest else _current(gran, date.today())
+    return [shift_period(anchor, gran, -k) for k in range(N_PERIODS - 1, -1, -1)]
 
 
 def _posted_periods(request: HttpRequest, gran: str) -> list[date] | None:

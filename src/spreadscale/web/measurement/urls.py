@@ -36,6 +36,7 @@ urlpatterns += [
     path("glance/", board.glance, name="measurement_glance"),
     path("glance.xlsx", board.glance_xlsx, name="measurement_glance_xlsx"),
     path(M + "funnel/", board.funnel_page, name="measure_funnel"),
+    path(M + "funnel.<str:fmt>", board.funnel_export, name="measure_funnel_export"),
 ]
 
 urlpatterns += [path("entry/", entry.entry_grid, name="measurement_entry")]

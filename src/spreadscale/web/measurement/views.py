@@ -344,8 +344,6 @@ def chart_export(
     request: HttpRequest, slug: str, measure_slug: str, site_id: int, fmt: str
 ) -> HttpResponse:
     """One site's chart as SVG, PNG or PDF, rendered by vl-convert from the page's own spec."""
-    import vl_convert
-
     if fmt not in CHART_FORMATS:
         raise Http404("Export charts as svg, png or pdf.")
     access = permissions.access_for(request.user, slug)
@@ -357,7 +355,17 @@ def chart_export(
     notes = annotations.annotations_for(access, measure, [site_id])
     row = core_selectors.SiteRow(enrolment, None, None)
     spec = _site_chart(measure, row, charts, notes, None)["spec"]
-    spec = {**spec, "width": 720, "height": 300, "background": "white"}
+    spec = {**spec, "width": 720, "height": 300}
+    return chart_download(spec, fmt, f"{measure.slug}-{enrolment.site.code}.{fmt}")
+
+
+def chart_download(spec: dict, fmt: str, name: str) -> HttpResponse:
+    """A page's Vega-Lite spec rendered by vl-convert (no browser) as an attachment."""
+    import vl_convert
+
+    if fmt not in CHART_FORMATS:
+        raise Http404("Export charts as svg, png or pdf.")
+    spec = {**spec, "background": "white"}
     if fmt == "svg":
         body: bytes = vl_convert.vegalite_to_svg(spec, vl_version=VL_VERSION).encode()
     elif fmt == "png":
@@ -365,7 +373,6 @@ def chart_export(
     else:
         body = vl_convert.vegalite_to_pdf(spec, vl_version=VL_VERSION)
     response = HttpResponse(body, content_type=CHART_FORMATS[fmt])
-    name = f"{measure.slug}-{enrolment.site.code}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
