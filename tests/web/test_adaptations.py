@@ -348,3 +348,98 @@ def test_the_team_can_accept_a_new_chart_phase_at_the_adaptation_date(client_for
     assert ChartAdjustment.objects.filter(
         site_id=a.site_id, kind="phase", on=date(2024, 4, 1), measure__slug="clabsi-rate"
     ).exists()
+
+
+def test_a_computed_fidelity_does_not_survive_an_edit_that_leaves_nothing_to_compute_from(
+    site, programme, user
+):
+    review = _component(programme, "Daily review of line necessity")
+    a = actions.create_adaptation(
+        user("site_a"),
+        programme,
+        site("RA1-GICU"),
+        _essentials(content_types=["removing"]),
+        components=[review],
+    )
+    assert a.fidelity == "inconsistent" and a.fidelity_basis.startswith("Computed")
+    # The API echoes the record back: the old computed value is not a fresh judgement.
+    a = actions.update_adaptation(
+        user("site_a"),
+        a,
+        {"fidelity": "inconsistent"},
+        components=[],
+        measures=[],
+        expected_version=a.version,
+    )
+    assert a.fidelity == "unknown" and a.fidelity_basis.startswith("The team's judgement")
+    # Now the team's judgement is asked for and stands.
+    a = actions.update_adaptation(
+        user("site_a"),
+        a,
+        {"fidelity": "inconsistent"},
+        components=[],
+        measures=[],
+        expected_version=a.version,
+    )
+    assert a.fidelity == "inconsistent"
+
+
+def test_the_edit_page_does_not_offer_a_computed_value_as_the_teams_judgement(
+    client_for, site, programme, user
+):
+    review = _component(programme, "Daily review of line necessity")
+    a = actions.create_adaptation(
+        user("site_a"),
+        programme,
+        site("RA1-GICU"),
+        _essentials(content_types=["removing"]),
+        components=[review],
+    )
+    offered = (
+        client_for("site_a")
+        .get(f"/p/clabsi/adaptations/{a.pk}/edit/")
+        .context["form"]["fidelity"]
+        .value()
+    )
+    assert offered == "unknown"
+    response = client_for("site_a").post(
+        f"/p/clabsi/adaptations/{a.pk}/edit/",
+        {
+            "title": a.title,
+            "date_effective": "2025-03-01",
+            "when_phase": "implementation",
+            "planned": "planned_proactive",
+            "target": "intervention",
+            "content_types": ["removing"],
+            "fidelity": offered,
+            "version": a.version,
+        },
+    )
+    assert response.status_code == 302
+    a.refresh_from_db()
+    assert a.fidelity == "unknown"
+
+
+def test_moving_the_touched_components_to_another_intervention_moves_the_adaptation(
+    site, programme, user
+):
+    lead = user("lead")
+    first = programme.interventions.first()
+    second = core.create_intervention(lead, programme, name="Line maintenance round")
+    round_form = core.add_component(
+        lead, second, name="Round checklist", kind=Component.Kind.ADAPTABLE_FORM
+    )
+    a = actions.create_adaptation(
+        user("site_a"),
+        programme,
+        site("RA1-GICU"),
+        _essentials(),
+        components=[_component(programme, "Insertion cart or kit")],
+    )
+    assert a.intervention == first
+    a = actions.update_adaptation(
+        user("site_a"), a, {}, components=[round_form], measures=[], expected_version=a.version
+    )
+    a.refresh_from_db()
+    assert a.intervention == second
+    assert list(a.components.all()) == [round_form]

@@ -298,9 +298,16 @@ def _apply(
     )
     if computed != "unknown":
         adaptation.fidelity, adaptation.fidelity_basis = computed, f"Computed: {basis}"
-    else:
-        adaptation.fidelity = data.get("fidelity") or adaptation.fidelity or "unknown"
-        adaptation.fidelity_basis = f"The team's judgement. {basis}"
+        return
+    # The rule cannot compute (any more). A value it computed earlier no longer stands: only
+    # a judgement the team gives now does. Sending back the old computed value (as a form or
+    # an API client that echoes the record does) is not a fresh judgement.
+    stale = adaptation.fidelity if adaptation.fidelity_basis.startswith("Computed") else None
+    judged = data.get("fidelity") or (None if stale else adaptation.fidelity) or "unknown"
+    if stale is not None and judged == stale:
+        judged = "unknown"
+    adaptation.fidelity = judged
+    adaptation.fidelity_basis = f"The team's judgement. {basis}"
 
 
 FIDELITY_WORDS = {
@@ -391,6 +398,9 @@ def update_adaptation(
     if not updated:
         raise StaleEdit("This adaptation")
     adaptation.version = expected_version + 1
+    if components:
+        # Touched components all belong to one intervention of the programme (checked above).
+        adaptation.intervention = components[0].intervention
     _apply(adaptation, merged, components)
     adaptation.full_clean(exclude=["intervention", "programme", "site"])
     adaptation.save()

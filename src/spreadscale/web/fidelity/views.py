@@ -293,6 +293,9 @@ def adaptation_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "content_types",
         )
     }
+    if a.fidelity_basis.startswith("Computed"):
+        # The field holds the team's judgement, used only when the rule cannot compute.
+        initial["fidelity"] = "unknown"
     initial |= {
         "components": [c.pk for c in a.components.all()],
         "measures": [m.pk for m in a.measures.all()],
