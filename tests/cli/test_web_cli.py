@@ -78,3 +78,50 @@ def test_serve_refuses_to_start_on_a_postgresql_database_with_unapplied_migratio
     finally:
         with psycopg.connect(**dsn) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_backs_up_and_migrates_an_sqlite_database_then_serves_it(tmp_path):
+    import time
+    import urllib.request
+
+    env = _env(tmp_path)
+    assert _run(["migrate"], env).returncode == 0
+    subprocess.run([sys.executable, "-m", "django", "migrate", "measurement", "zero", "-v0"],
+                   env={**env, "DJANGO_SETTINGS_MODULE": "spreadscale.web.settings"}, check=True)
+    port = _free_port()
+    server = subprocess.Popen([*SPREADSCALE, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        assert server.stdout is not None
+        for line in server.stdout:
+            lines.append(line)
+            if "Serving on" in line:
+                break
+        output = "".join(lines)
+        assert "Backed up the database" in output, output
+        assert (tmp_path / "spreadscale.sqlite3.bak").stat().st_size > 0
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/") as page:
+                    assert page.status == 200
+                    assert b"Sign in" in page.read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the server did not answer")
+        # nothing left to apply: the next start serves without a new backup
+        check = _run(["migrate"], env)
+        assert "Backed up" not in check.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
