@@ -162,3 +162,43 @@ def test_an_edge_list_with_only_a_header_exits_2(tmp_path, small):
     assert result.exit_code == 2, result.output
     assert "Error: empty.csv: no edges (and no sites listed): the network has no sites" \
         in result.stderr
+
+
+def test_the_summary_formats_costs_and_says_when_no_site_adopted(tmp_path):
+    (tmp_path / "s.toml").write_text(
+        "horizon = 4\nruns = 3\n[network]\ngenerator = 'complete'\nn = 20\n"
+        "[push]\ncost_per_site = 1234.5678\ncost_per_hour = 0\nadoption_rate = 0\n"
+        "[[push.waves]]\nsize = 10\n")
+    result = _run(str(tmp_path / "s.toml"))
+    assert result.exit_code == 0, result.output
+    assert "cost: 12,345.68; cost per adopted site: no site adopted" in result.stdout
+
+
+def test_the_summary_shows_cost_per_adopted_site_as_money(small):
+    result = _run(str(small))
+    line = next(x for x in result.stdout.splitlines() if "cost per adopted site" in x)
+    value = line.rsplit(": ", 1)[1]
+    assert value.replace(",", "").replace(".", "").isdigit() and value[-3] == "."
+
+
+def test_overrides_are_in_the_config_hash_and_network_paths_are_not(tmp_path, small):
+    def meta(*args: str) -> dict:
+        result = _run(*args, "--out", "-")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["metadata"]
+
+    overridden = meta(str(small), "--runs", "4", "--seed", "5")
+    (tmp_path / "same.toml").write_text(SMALL.replace("runs = 6", "runs = 4")
+                                        .replace("seed = 3", "seed = 5"))
+    assert meta(str(tmp_path / "same.toml"))["config_hash"] == overridden["config_hash"]
+    assert meta(str(small))["config_hash"] != overridden["config_hash"]
+    hashes = []
+    (tmp_path / "s.toml").write_text("horizon = 3\nruns = 2\nseed = 1\n[contagion]\np = 0.1\n")
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        edges = tmp_path / folder / "edges.csv"
+        edges.write_text("source,target,layer,weight\nA,B,peer,1\nB,C,peer,1\n")
+        m = meta(str(tmp_path / "s.toml"), "--network", str(edges))
+        assert m["scenario"]["network"]["edges"] == str(edges.resolve())
+        hashes.append(m["config_hash"])
+    assert hashes[0] == hashes[1]

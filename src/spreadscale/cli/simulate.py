@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from concurrent.futures import Executor
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any, NoReturn
 
 import click
 import networkx as nx
+import numpy as np
 
 from spreadscale.analytics.diffusion import (
     Scenario,
@@ -59,6 +61,10 @@ def simulate(scenario: str, network_path: str | None, sites_path: str | None, ru
         if sites_path is not None and network_path is None:
             raise ScenarioError("--sites describes the sites of an edge list: give --network too")
         network = load_network(spec.network, network_path, sites_path)
+        if network_path is not None:  # the result's scenario records the files used
+            spec = spec.replace(network=dataclasses.replace(
+                spec.network, edges=str(Path(network_path).resolve()),
+                sites=str(Path(sites_path).resolve()) if sites_path else spec.network.sites))
         model = compile_model(spec, network)
     except ScenarioError as exc:
         _fail(exc.problems)
@@ -132,11 +138,20 @@ def _report(spec: Scenario, result: SimulationResult, *, to_stderr: bool) -> Non
             lines.append(f"time to {level:.0%} coverage: {shown} "
                          f"(reached in {value['share_reached']:.0%} of runs)")
     if spec.push:
-        lines.append(f"facilitator hours: {summary['facilitator_hours']['mean']:.0f}; "
-                     f"cost per adopted site: {summary['cost_per_adopted']['mean']}")
+        # from the runs, not the summary: its 6 significant digits would show as false cents
+        runs = result.runs
+        per_site = runs["cost_per_adopted"][np.isfinite(runs["cost_per_adopted"])]
+        lines.append(f"facilitator hours: {runs['facilitator_hours'].mean():,.0f}; "
+                     f"cost: {_money(runs['cost'].mean())}; cost per adopted site: "
+                     + (_money(per_site.mean()) if per_site.size else "no site adopted"))
     lines.append(f"config hash: {result.metadata['config_hash'][:16]}")
     for line in lines:
         click.echo(line, err=to_stderr)
+
+
+def _money(value: float) -> str:
+    """A mean cost in currency units, with thousands separators: 12,345.68."""
+    return f"{value:,.2f}"
 
 
 def _chart(spec: Scenario, result: SimulationResult, path: str) -> None:

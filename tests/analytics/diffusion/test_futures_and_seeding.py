@@ -49,3 +49,25 @@ def test_greedy_seeding_picks_the_hubs_of_two_stars_first():
     assert set(ranking.order) == {"0", "100"}
     assert ranking.gains[0] >= ranking.gains[1] > 0  # diminishing returns (submodularity)
     assert ranking.spread["greedy"][-1] >= max(v[-1] for v in ranking.spread.values()) - 1e-9
+
+
+def test_each_future_runs_on_the_network_its_own_scenario_describes():
+    base = Scenario.from_dict(BASE)
+    other_net = Scenario.from_dict({**BASE, "network": {**BASE["network"], "seed": 4}})
+    cmp = compare_futures({"base": base, "other": other_net, "again": base}, runs=10, seed=4)
+    for name, s in (("base", base), ("other", other_net)):
+        alone = simulate(s, runs=10, seed=4)
+        assert cmp.results[name].metadata["network_hash"] == alone.metadata["network_hash"]
+        np.testing.assert_array_equal(cmp.results[name].curves["adoption"],
+                                      alone.curves["adoption"])
+    hashes = {k: r.metadata["network_hash"] for k, r in cmp.results.items()}
+    assert hashes["base"] == hashes["again"] != hashes["other"]
+
+
+def test_a_network_given_to_compare_futures_is_used_for_every_scenario():
+    base = Scenario.from_dict(BASE)
+    other_net = Scenario.from_dict({**BASE, "network": {**BASE["network"], "seed": 4}})
+    net = from_networkx(nx.barabasi_albert_graph(300, 2, seed=9))
+    cmp = compare_futures({"base": base, "other": other_net}, net, runs=5, seed=4)
+    assert cmp.results["base"].metadata["network_hash"] == \
+        cmp.results["other"].metadata["network_hash"]

@@ -6,12 +6,13 @@ import csv
 import io
 import json
 
+import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spreadscale.analytics.diffusion import Scenario, layered_network, simulate
+from spreadscale.analytics.diffusion import Scenario, from_networkx, layered_network, simulate
 
 PUSH = {
     "horizon": 20,
@@ -85,11 +86,13 @@ def test_rogers_categories_follow_the_textbook_shares_when_everyone_adopts():
 def test_json_has_mean_adoption_at_the_top_level_and_the_scenario_with_its_hash(result):
     data = json.loads(result.to_json())
     assert len(data["mean_adoption"]) == 21
-    assert data["metadata"]["config_hash"] == Scenario.from_dict(PUSH).config_hash()
-    other = simulate(Scenario.from_dict(PUSH), layered_network(40, seed=3), runs=1, seed=3)
+    as_run = Scenario.from_dict(PUSH).replace(runs=30, seed=3)  # the keyword overrides
+    assert data["metadata"]["config_hash"] == as_run.config_hash(data["metadata"]["network_hash"])
+    other = simulate(Scenario.from_dict(PUSH), layered_network(40, seed=3), runs=30, seed=3)
     assert len(data["metadata"]["network_hash"]) == 64
     assert other.metadata["network_hash"] != data["metadata"]["network_hash"]
-    assert Scenario.from_dict(data["metadata"]["scenario"]) == Scenario.from_dict(PUSH)
+    assert other.metadata["config_hash"] != data["metadata"]["config_hash"]
+    assert Scenario.from_dict(data["metadata"]["scenario"]) == as_run
     assert set(data["curves"]["adoption"]) == {"mean", "p5", "p25", "p50", "p75", "p95"}
     assert data["runs"]["time_to_99pct"][0] is None  # NaN is written as null
     assert len(data["sites"]) == 40 and "category" in data["sites"][0]
@@ -149,3 +152,47 @@ def test_a_push_section_without_waves_costs_nothing():
     res = simulate(s, runs=2, seed=1)
     assert res.runs["cost"].tolist() == [0, 0]
     assert res.mean_adoption[-1] > 0
+
+
+def test_the_config_hash_is_that_of_the_runs_and_seed_actually_used():
+    s = Scenario.from_dict({"horizon": 3, "runs": 50, "seed": 1,
+                            "network": {"generator": "complete", "n": 10},
+                            "contagion": {"p": 0.1}})
+    a = simulate(s, runs=4, seed=5).metadata
+    b = simulate(s.replace(runs=4, seed=5)).metadata
+    c = simulate(s, runs=4, seed=6).metadata
+    assert a["config_hash"] == b["config_hash"] != c["config_hash"]
+    assert a["scenario"]["runs"] == 4 and a["scenario"]["seed"] == 5
+
+
+def test_the_config_hash_follows_the_network_content_not_its_path(tmp_path):
+    hashes = []
+    for folder, weight in (("one", 1), ("two", 1), ("three", 2)):
+        d = tmp_path / folder
+        d.mkdir()
+        (d / "edges.csv").write_text(f"source,target,layer,weight\nA,B,peer,{weight}\n"
+                                     "B,C,peer,1\n")
+        (d / "s.toml").write_text("horizon = 3\n[network]\nedges = 'edges.csv'\n"
+                                  "[contagion]\np = 0.1\n")
+        res = simulate(Scenario.from_toml(d / "s.toml"), runs=2, seed=1)
+        assert res.metadata["scenario"]["network"]["edges"] == str(d / "edges.csv")
+        hashes.append(res.metadata["config_hash"])
+    assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_peak_step_is_missing_when_nobody_adopts_after_step_zero():
+    s = Scenario.from_dict({"horizon": 5, "network": {"generator": "complete", "n": 10},
+                            "initial": {"count": 2}})
+    res = simulate(s, runs=3, seed=1)
+    assert np.all(np.isnan(res.runs["peak_step"]))
+    assert json.loads(res.to_json())["runs"]["peak_step"] == [None, None, None]
+    assert res.summary()["peak_step"]["mean"] is None
+
+
+def test_peak_step_is_the_step_with_most_first_adoptions():
+    # a cascade with probability 1 on a path from one end: one new adopter per step, ties -> first
+    g = nx.path_graph(4)
+    s = Scenario.from_dict({"horizon": 6, "initial": {"sites": ["0"]},
+                            "contagion": {"cascade_probability": 1.0}})
+    res = simulate(s, from_networkx(g), runs=2, seed=1)
+    assert res.runs["peak_step"].tolist() == [1.0, 1.0]

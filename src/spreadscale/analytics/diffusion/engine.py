@@ -537,6 +537,8 @@ class _Kernel:
         mean_time = np.divide(total_time, n_adopters, out=np.full(self.b, np.nan),
                               where=n_adopters > 0)
         new_per_step = np.diff(curves["ever"], axis=0)
+        peak_step = np.argmax(new_per_step, axis=0).astype(float) + 1
+        peak_step[new_per_step.max(axis=0) <= 0] = np.nan  # nobody adopted after step 0
         runs = {
             "final_adoption": curves["adoption"][-1].copy(),
             "ever_adopted": ever.sum(axis=0).astype(float),
@@ -546,7 +548,7 @@ class _Kernel:
             "effective_coverage": curves["effective"][-1].copy(),
             "facilitator_hours": hours,
             "cost": cost,
-            "peak_step": np.argmax(new_per_step, axis=0).astype(float) + 1,
+            "peak_step": peak_step,
             "mean_adoption_step": mean_time,
         }
         return BatchOutput(curves=curves, runs=runs, site_ever=ever.sum(axis=1),

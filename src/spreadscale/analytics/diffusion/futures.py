@@ -18,7 +18,7 @@ import numpy as np
 from spreadscale.analytics.diffusion.engine import Model, compile_model, resolve_seed, run_model
 from spreadscale.analytics.diffusion.network import SiteNetwork, load_network
 from spreadscale.analytics.diffusion.results import SimulationResult, band
-from spreadscale.analytics.diffusion.scenario import Scenario, ScenarioError
+from spreadscale.analytics.diffusion.scenario import NetworkSpec, Scenario, ScenarioError
 
 METRICS = ("final_adoption", "ever_adopted", "sustained", "abandoned", "effective_coverage",
            "facilitator_hours", "cost")
@@ -62,7 +62,12 @@ class Comparison:
 def compare_futures(scenarios: Mapping[str, Scenario], network: SiteNetwork | None = None, *,
                     runs: int = 100, seed: Any = None, baseline: str | None = None,
                     executor: Executor | None = None) -> Comparison:
-    """Simulate several scenarios on the same network and the same seeds.
+    """Simulate several scenarios on the same seeds (common random numbers).
+
+    With ``network`` given, every scenario runs on it. Otherwise each scenario runs on the
+    network its own ``[network]`` section describes (identical sections are built once), so
+    futures may differ in their network too; each result's ``metadata["network_hash"]`` says
+    which network it ran on. Run r of every scenario uses ``SeedSequence([seed, r])``.
 
     Examples
     --------
@@ -76,9 +81,19 @@ def compare_futures(scenarios: Mapping[str, Scenario], network: SiteNetwork | No
     if not scenarios:
         raise ScenarioError("compare_futures needs at least one scenario")
     base_seed = resolve_seed(seed)
-    first = next(iter(scenarios.values()))
-    net = network if network is not None else load_network(first.network)
-    results = {name: run_model(compile_model(s, net), runs=runs, seed=base_seed,
+    built: list[tuple[NetworkSpec, SiteNetwork]] = []
+
+    def network_of(s: Scenario) -> SiteNetwork:
+        if network is not None:
+            return network
+        for spec, net in built:
+            if spec == s.network:
+                return net
+        net = load_network(s.network)
+        built.append((s.network, net))
+        return net
+
+    results = {name: run_model(compile_model(s, network_of(s)), runs=runs, seed=base_seed,
                                executor=executor)
                for name, s in scenarios.items()}
     return Comparison(baseline or next(iter(scenarios)), results)

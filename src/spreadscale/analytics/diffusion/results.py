@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -38,7 +39,8 @@ class BatchOutput:
 
 def merge_batches(outputs: list[BatchOutput], model: Model, base_seed: int) -> SimulationResult:
     """Concatenate batches in run order into one :class:`SimulationResult`."""
-    s = model.scenario
+    # the scenario as run: CLI or keyword overrides of runs and seed included
+    s = dataclasses.replace(model.scenario, runs=_n_runs(outputs), seed=base_seed)
     curves = {k: np.concatenate([o.curves[k] for o in outputs], axis=1)
               for k in outputs[0].curves}
     runs = {k: np.concatenate([o.runs[k] for o in outputs]) for k in outputs[0].runs}
@@ -55,7 +57,7 @@ def merge_batches(outputs: list[BatchOutput], model: Model, base_seed: int) -> S
                                               runs["cost"] / runs["sustained"], np.nan)
     meta = {
         "scenario": s.to_dict(),
-        "config_hash": s.config_hash(),
+        "config_hash": s.config_hash(model.network_hash),
         "network_hash": model.network_hash,
         "seed": base_seed,
         "runs": n_runs,
@@ -71,6 +73,11 @@ def merge_batches(outputs: list[BatchOutput], model: Model, base_seed: int) -> S
         site_ever=np.sum([o.site_ever for o in outputs], axis=0) / n_runs,
         site_sustained=np.sum([o.site_sustained for o in outputs], axis=0) / n_runs,
         rogers=np.sum([o.rogers for o in outputs], axis=0))
+
+
+def _n_runs(outputs: list[BatchOutput]) -> int:
+    """Number of runs in a list of batches."""
+    return sum(o.curves["adoption"].shape[1] for o in outputs)
 
 
 def _pct(level: float) -> str:

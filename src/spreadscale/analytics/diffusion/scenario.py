@@ -233,11 +233,20 @@ class Scenario(_Checked):
         """Plain, JSON-ready data; ``Scenario.from_dict(s.to_dict())`` round-trips."""
         return _prune(dataclasses.asdict(self))
 
-    def config_hash(self) -> str:
-        """SHA-256 of the canonical JSON of the scenario (name and description excluded)."""
+    def config_hash(self, network_hash: str = "") -> str:
+        """SHA-256 of the canonical JSON of the scenario, and of ``network_hash`` when given.
+
+        Name, description and the network's file paths (``network.edges``, ``network.sites``,
+        which differ between machines) are excluded: a result's hash is that of its effective
+        scenario (runs and seed as run) with the network's content hash.
+        """
         data = self.to_dict()
         data.pop("name", None)
         data.pop("description", None)
+        data["network"].pop("edges", None)
+        data["network"].pop("sites", None)
+        if network_hash:
+            data["network_hash"] = network_hash
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
