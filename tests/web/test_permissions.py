@@ -142,3 +142,33 @@ def test_a_site_team_reads_programme_summaries_but_not_other_sites_values(client
     assert readable[OWN] is True
     assert readable[OTHER] is False
     assert "not shared" in page.text
+
+
+@pytest.mark.parametrize(
+    "persona",
+    ["lead", "facilitator", "site_a", "site_b", "member_a", "patient", "evaluator", "viewer"],
+)
+def test_every_member_finds_their_programme_in_the_list(persona, client_for):
+    page = client_for(persona).get("/")
+    assert page.status_code == 200
+    assert "Zero central line infections" in page.text
+
+
+@pytest.mark.parametrize(
+    "persona, site_code, sees_notes",
+    [
+        ("facilitator", "RB1-GICU", True),  # an assigned site
+        ("site_b", "RB1-GICU", True),
+        ("site_b", OWN, False),
+        ("patient", OWN, False),
+    ],
+)
+def test_private_notes_follow_the_site_a_user_works_with(
+    persona, site_code, sees_notes, client_for, site
+):
+    obs = Observation.objects.filter(site=site(site_code)).first()
+    Observation.objects.filter(pk=obs.pk).update(note="Theatre list overran; bundle audit late")
+    page = client_for(persona).get(
+        _url("measure_detail", measure_slug=obs.measure.slug) + f"?site={site_code}"
+    )
+    assert ("Theatre list overran" in page.text) == sees_notes

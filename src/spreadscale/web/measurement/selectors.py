@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -60,7 +61,10 @@ def fetch_rows(qs: QuerySet) -> list[tuple]:
     Skipping the ORM's per-row converters matters at programme scale (millions of rows);
     flags arrive as JSON text on SQLite and as lists on PostgreSQL.
     """
-    sql, params = qs.query.sql_with_params()
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # e.g. site_id__in=[]: no site the user may read
+        return []
     with connections[qs.db].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
