@@ -69,18 +69,53 @@ def test_time_to_coverage_is_missing_when_never_reached(result):
     assert result.summary()["time_to_99pct"]["share_reached"] == 0
 
 
-def test_rogers_categories_follow_the_textbook_shares_when_everyone_adopts():
-    # distinct adoption times for 1,000 sites: the category sizes are Rogers' 2.5/13.5/34/34/16%
-    s = Scenario.from_dict({"horizon": 400, "network": {"generator": "complete", "n": 1000},
-                            "contagion": {"p": 0.02}})
-    res = simulate(s, runs=1, seed=1)
-    counts = {}
-    for row in res.rogers_categories():
-        counts[row["category"]] = counts.get(row["category"], 0) + 1
-    expected = {"innovators": 25, "early adopters": 135, "early majority": 340,
-                "late majority": 340, "laggards": 160}
-    for name, size in expected.items():
-        assert abs(counts.get(name, 0) - size) <= 15  # ties within a step move a few sites
+def _broom() -> nx.Graph:
+    """A hand-built network whose adoption steps are known: a cascade with probability 1 from
+    site 0 reaches site i of the handle 0-1-2-3-4 at step i, the ten bristles b0..b9 of site 4 at
+    step 5, t (tied to b0) at step 6 and u (tied to t) at step 7; z is isolated."""
+    g = nx.path_graph(5)
+    g.add_edges_from((4, f"b{i}") for i in range(10))
+    g.add_edges_from([("b0", "t"), ("t", "u")])
+    g.add_node("z")
+    return g
+
+
+def test_rogers_categories_are_standard_deviations_from_the_adopters_mean_time():
+    # horizon 6: u and z never adopt. Adopters' steps 0,1,2,3,4,5 (x10),6: mean 4.125, sd 1.654,
+    # so z = -2.49, -1.89, -1.29, -0.68, -0.08, +0.53 (x10), +1.13
+    s = Scenario.from_dict({"horizon": 6, "initial": {"sites": ["0"]},
+                            "contagion": {"cascade_probability": 1.0}})
+    res = simulate(s, from_networkx(_broom()), runs=3, seed=1)
+    category = {row["site"]: row["category"] for row in res.rogers_categories()}
+    assert category["0"] == "innovators"
+    assert category["1"] == category["2"] == "early adopters"
+    assert category["3"] == category["4"] == "early majority"
+    assert {category[f"b{i}"] for i in range(10)} == {"late majority"}
+    assert category["t"] == "laggards"  # the latest adopters are laggards though 2 never adopt
+    assert category["u"] == category["z"] == "not adopted"
+    assert all(len(row["shares"]) == 1 for row in res.rogers_categories())  # every run alike
+
+
+def test_rogers_category_boundaries_belong_to_the_category_nearer_the_mean():
+    from spreadscale.analytics.diffusion.engine import NEVER, _rogers
+
+    # steps 0, 0, 2, 2: mean 1, sd 1, every adopter exactly one sd from the mean
+    assert _rogers(np.array([0, 0, 2, 2, NEVER])).tolist() == [2, 2, 3, 3, 5]
+    # steps 1, 1, 1, 1, 4, 7, 7, 7, 7: mean 4 (early majority), sd 2.83
+    assert _rogers(np.array([1, 1, 1, 1, 4, 7, 7, 7, 7])).tolist() == [1] * 4 + [2] + [4] * 4
+    assert _rogers(np.array([4, 4, 4])).tolist() == [2, 2, 2]  # one step: no spread at all
+    assert _rogers(np.array([NEVER, NEVER])).tolist() == [5, 5]
+
+
+def test_rogers_shares_are_the_textbook_ones_when_adoption_times_are_normal():
+    # Rogers' 2.5/13.5/34/34/16% are the normal shares beyond 2 and 1 sd (2.3/13.6/34.1/34.1/15.9)
+    from spreadscale.analytics.diffusion.engine import NEVER, _rogers
+
+    steps = np.round(np.random.default_rng(3).normal(500, 60, 40_000)).astype(np.int64)
+    cat = _rogers(np.concatenate([steps, np.full(10_000, NEVER)]))
+    shares = np.bincount(cat, minlength=6)[:5] / 40_000
+    np.testing.assert_allclose(shares, [0.0228, 0.1359, 0.3413, 0.3413, 0.1587], atol=0.01)
+    assert np.sum(cat == 5) == 10_000
 
 
 def test_json_has_mean_adoption_at_the_top_level_and_the_scenario_with_its_hash(result):

@@ -27,7 +27,6 @@ from spreadscale.analytics.diffusion.results import BatchOutput, SimulationResul
 from spreadscale.analytics.diffusion.scenario import Eligibility, Scenario, ScenarioError
 
 NEVER = np.iinfo(np.int32).max
-ROGERS_CUTS = np.array([0.025, 0.16, 0.5, 0.84])
 
 
 @dataclass
@@ -556,18 +555,28 @@ class _Kernel:
 
 
 def _rogers(first: np.ndarray) -> np.ndarray:
-    """Rogers category per site from first adoption steps (5 = not adopted by the horizon).
+    """Rogers' adopter category per site of one run, from first adoption steps.
 
-    Percentile = (sites adopting strictly earlier + half the ties) / all sites, cut at
-    2.5/16/50/84%: Rogers' ±1 and 2 standard deviations around the mean adoption time.
+    Rogers defines the categories among adopters by standard deviations from their mean
+    adoption time: with z = (t − mean)/sd over the run's adopters (sd over the adopters, not
+    n − 1), innovators z < −2, early adopters −2 ≤ z < −1, early majority −1 ≤ z ≤ 0, late
+    majority 0 < z ≤ 1, laggards z > 1; a boundary belongs to the category nearer the mean (all
+    adopters are early majority when they adopted at one step). Sites not adopted by the horizon
+    are 5, "not adopted", and do not enter the mean or sd.
+
+    Examples
+    --------
+    >>> _rogers(np.array([0, 1, 2, 3, 4] + [5] * 10 + [6, NEVER])).tolist()
+    [0, 1, 1, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 5]
     """
-    n = len(first)
-    ordered = np.sort(first)
-    below = np.searchsorted(ordered, first, side="left")
-    upto = np.searchsorted(ordered, first, side="right")
-    pct = (below + (upto - below) / 2) / n
-    cat = np.searchsorted(ROGERS_CUTS, pct, side="right")
-    cat[first == NEVER] = 5
+    cat = np.full(len(first), 5, np.int64)
+    has = first < NEVER
+    if not has.any():
+        return cat
+    t = first[has].astype(np.float64)
+    d = t - t.mean()
+    sd = math.sqrt(float(np.mean(d * d)))
+    cat[has] = np.select([d < -2 * sd, d < -sd, d <= 0, d <= sd], [0, 1, 2, 3], default=4)
     return cat
 
 
