@@ -299,3 +299,99 @@ def test_only_values_that_need_quotes_are_quoted_in_both_files(tmp_path: Path) -
         head, recs = read_csv(tmp_path / name)
         assert len(head) >= width
         assert {r["by"] for r in recs} == {"Ward 1, North", 'Ward "B"', "Ward C"}
+
+
+# --- the reference table of the project SPC spec, through the command -------------------
+
+G = [12, 30, 5, 44, 8, 19, 60, 2, 25, 33, 14, 9, 51, 27, 6, 38, 17, 22]
+# call -> (chart, value column, with --n, options, rows). A row is (CL, aLCL, aUCL,
+# n_useful, longest, max, crossings, min, runs signal, sigma signal), copied from the
+# spec's table (qicharts2 0.8.1 output); None where it shows a dash.
+REFERENCE = {
+    "run y": ("run", "y", False, [], [(10.9600, None, None, 24, 4, 8, 11, 8, 0, 0)]),
+    "i y": ("i", "y", False, [], [(10.8729, 5.6532, 16.0926, 24, 7, 8, 9, 8, 0, 0)]),
+    "mr y": ("mr", "y", False, [], [(1.9626, 0, 6.4118, 23, 9, 8, 6, 7, 0, 0)]),
+    "i y, freeze=12": ("i", "y", False, ["--freeze", "12"],
+                       [(10.0125, 5.4211, 14.6039, 24, 7, 8, 11, 8, 0, 2)]),
+    "i y, part=12": ("i", "y", False, ["--part", "12"],
+                     [(10.0125, 5.4211, 14.6039, 12, 3, 7, 7, 3, 0, 0),
+                      (11.7333, 5.5534, 17.9132, 12, 5, 7, 5, 3, 0, 0)]),
+    "i y, exclude=3,7": ("i", "y", False, ["--exclude", "3,7"],
+                         [(10.9100, 5.7226, 16.0974, 21, 6, 7, 7, 6, 0, 0)]),
+    "p e/n": ("p", "rate", True, [], [(0.2281, 0.1092, 0.3469, 24, 6, 8, 7, 8, 1, 0)]),
+    "pp e/n": ("pp", "rate", True, [], [(0.2281, 0.1329, 0.3232, 24, 6, 8, 7, 8, 1, 0)]),
+    "u e/n": ("u", "rate", True, [], [(0.2281, 0.0928, 0.3633, 24, 6, 8, 7, 8, 1, 0)]),
+    "c e": ("c", "e", False, [], [(25.8750, 10.6148, 41.1352, 24, 6, 8, 9, 8, 0, 0)]),
+    "g g": ("g", "g", False, [], [(20.5000, 0, 95.2621, 18, 2, 7, 13, 5, 0, 0)]),
+    "t g": ("t", "g", False, [], [(19.0376, 0.0005, 209.6419, 18, 2, 7, 13, 5, 0, 0)]),
+}
+
+
+@pytest.fixture
+def reference(tmp_path: Path) -> tuple[str, str]:
+    """The spec's fixtures as two CSV files: the 24-point series and the 18-point g series."""
+    rows = [(i + 1, y, n, e, e / n) for i, (y, n, e) in enumerate(zip(Y, N, E, strict=True))]
+    main_csv = write(tmp_path / "ref.csv", "i,y,n,e,rate", rows)
+    g_csv = write(tmp_path / "g.csv", "i,g", [(i + 1, g) for i, g in enumerate(G)])
+    return main_csv, g_csv
+
+
+def near(cell: str, printed: float | None) -> bool:
+    if printed is None:
+        return cell == ""
+    return abs(float(cell) - printed) <= 1e-4
+
+
+@pytest.mark.parametrize("call", list(REFERENCE))
+def test_the_command_reproduces_the_reference_table_row(reference: tuple[str, str],
+                                                        call: str) -> None:
+    chart, col, with_n, options, want = REFERENCE[call]
+    path = reference[1] if col == "g" else reference[0]
+    args = [path, "--chart", chart, "--x", "i", "--y", col, *options]
+    if with_n:
+        args += ["--n", "n"]
+    code, out = run(*args)
+    assert code == 0, out
+    got = list(csv.DictReader(out.splitlines()))
+    assert len(got) == len(want)
+    for row, (cl, lcl, ucl, useful, longest, lmax, cross, cmin, runs, sigma) in zip(
+            got, want, strict=True):
+        assert near(row["cl"], cl) and near(row["lcl"], lcl) and near(row["ucl"], ucl), row
+        assert row["n_useful"] == str(useful)
+        assert (row["longest_run"], row["longest_run_max"]) == (str(longest), str(lmax))
+        assert (row["n_crossings"], row["n_crossings_min"]) == (str(cross), str(cmin))
+        assert row["runs_signal"] == ("true" if runs else "false")
+        assert row["sigma_signal"] == str(sigma)
+
+
+SCREEN = [1, 2, 1, 2, 10, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1]
+
+
+@pytest.mark.parametrize(("rules", "screened", "unscreened"),
+                         [("anhoej", 4.6040, 6.9507), ("mdc", 4.6044, 6.9515)])
+def test_the_screening_check_through_the_command(tmp_path: Path, rules: str, screened: float,
+                                                 unscreened: float) -> None:
+    path = write(tmp_path / "d.csv", "i,y", [(i + 1, y) for i, y in enumerate(SCREEN)])
+    base = [path, "--chart", "i", "--x", "i", "--y", "y", "--rules", rules]
+    code, out = run(*base)
+    assert code == 0, out
+    (row,) = csv.DictReader(out.splitlines())
+    assert near(row["cl"], 1.9444) and near(row["ucl"], screened)
+    code, out = run(*base, "--param", "screen_moving_ranges=false")
+    assert code == 0, out
+    (row,) = csv.DictReader(out.splitlines())
+    assert near(row["cl"], 1.9444) and near(row["ucl"], unscreened)
+
+
+def test_profile_parameters_are_set_with_param(reference: tuple[str, str]) -> None:
+    code, out = run(reference[0], "--chart", "i", "--x", "i", "--y", "y",
+                    "--param", "sigma=2", "--param", "crossings_p=0.3")
+    assert code == 0, out
+    (row,) = csv.DictReader(out.splitlines())
+    # 2 sigma: two thirds of the 3-sigma half-width (10.8729 +- 5.2197).
+    assert near(row["ucl"], 10.8729 + 2 / 3 * (16.0926 - 10.8729))
+    assert row["n_crossings_min"] == "10" and row["runs_signal"] == "true"
+    assert_clean_error(*run(reference[0], "--chart", "i", "--x", "i", "--y", "y",
+                            "--param", "shift_length=5"), "--param", "no parameter")
+    assert_clean_error(*run(reference[0], "--chart", "i", "--x", "i", "--y", "y",
+                            "--param", "sigma"), "NAME=VALUE")

@@ -59,3 +59,29 @@ def test_additive_overdispersion_estimates_tau_squared() -> None:
 def test_it_rejects_events_above_n() -> None:
     with pytest.raises(ValueError, match="events above n"):
         funnel([5, 12], [10, 10])
+
+
+def test_position_names_the_widest_limit_crossed_on_each_side() -> None:
+    # Target 0.1 and n = 100: sd 0.03, 95 % limits 0.1 -+ 0.0588, 99.8 % limits 0.1 -+ 0.0927.
+    f = funnel([17, 20, 10, 4, 0], [100] * 5, target=0.1)
+    assert f.sites["position"].tolist() == ["above_95", "above_99.8", "within", "below_95",
+                                            "below_99.8"]
+    assert f.sites["signal"].tolist() == [False, True, False, False, True]
+    rec = f.records()[0]
+    assert rec["position"] == "above_95" and rec["group"] == 0
+
+
+def test_position_follows_the_widened_limits_with_overdispersion() -> None:
+    plain = funnel(EVENTS, N)
+    wide = funnel(EVENTS, N, overdispersion="multiplicative")
+    assert plain.sites["position"][2] == "above_99.8"  # 30/120 against a pooled 0.14
+    assert wide.sites["position"][2] == "above_95"
+    assert wide.sites["position"].tolist().count("within") > plain.sites["position"].tolist(
+        ).count("within")
+
+
+def test_position_uses_the_given_levels_and_group_ids() -> None:
+    f = funnel([17, 10], [100, 100], group=["north", "south"], target=0.1, levels=(0.8, 0.9))
+    assert f.sites["position"].tolist() == ["above_90", "within"]
+    assert "upper_80" in f.sites and "upper_90" in f.sites
+    assert f.records()[1]["group"] == "south"

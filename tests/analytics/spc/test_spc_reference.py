@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spreadscale.analytics.spc import spc
+from spreadscale.analytics.spc import PROFILES, spc, spc_batch
 
 Y = [7.62, 10.78, 9.31, 8.9, 11.96, 9.53, 11.62, 8.51, 9.48, 9.63, 11.04, 11.77, 11.18, 9.61,
      11.32, 9.48, 8.85, 12.81, 11.01, 11.6, 15.85, 10.91, 13, 15.18]
@@ -81,18 +81,27 @@ def test_it_screens_moving_ranges_on_the_i_chart() -> None:
     assert close(s["ucl"], 4.6040)
 
 
-def test_unscreened_limits_of_the_screening_series_would_be_wider() -> None:
-    # The spec's unscreened figure: CL + 3 * AMR / 1.128 without dropping the big ranges.
-    mr = np.abs(np.diff(SCREEN))
-    assert close(float(np.mean(SCREEN) + 3 * mr.mean() / 1.128), 6.9507)
+UNSCREENED = PROFILES["anhoej"].with_params(screen_moving_ranges=False)
+
+
+def test_unscreened_i_chart_limits_through_the_engine() -> None:
+    # qicharts2 without screening (options(qic.screenedmr = FALSE)): UCL 6.9507.
+    s = spc(SCREEN, chart="i", rules=UNSCREENED).summary_records()[0]
+    assert close(s["cl"], 1.9444)
+    assert close(s["ucl"], 6.9507)
+    b = spc_batch(SCREEN * 2, group=[0] * 18 + [1] * 18, chart="i", rules=UNSCREENED)
+    assert all(close(u, 6.9507) for u in b.summary["ucl"].tolist())
 
 
 def test_it_reproduces_the_mdc_check() -> None:
     s = spc(SCREEN, chart="i", rules="mdc").summary_records()[0]
     assert close(s["ucl"], 4.6044)
     assert close(s["cl"], 1.9444)
-    mr = np.abs(np.diff(SCREEN))
-    assert close(float(np.mean(SCREEN) + 2.66 * mr.mean()), 6.9515)
+    mdc_raw = PROFILES["mdc"].with_params(screen_moving_ranges=False)
+    s = spc(SCREEN, chart="i", rules=mdc_raw).summary_records()[0]
+    assert close(s["ucl"], 6.9515)
+    b = spc_batch(SCREEN * 2, group=["a"] * 18 + ["b"] * 18, chart="i", rules=mdc_raw)
+    assert all(close(u, 6.9515) for u in b.summary["ucl"].tolist())
 
 
 def test_the_mdc_point_beyond_the_limit_is_astronomical() -> None:
