@@ -94,22 +94,53 @@ def test_bulk_upsert_rejects_the_whole_batch_with_every_error_as_422(token_clien
     assert Observation.objects.count() == before
 
 
-def test_bulk_upsert_refuses_sites_the_user_may_not_edit(token_client):
-    client, headers = token_client("site_a")
-    response = _post(
-        client,
-        headers,
-        [
-            {
-                "measure": "bundle-compliance",
-                "site": "RB1-GICU",
-                "period_start": "2026-07-01",
-                "numerator": 5,
-                "denominator": 10,
-            }
-        ],
-    )
+def _row(site: str, period: str = "2026-07-01", **cells):
+    return {
+        "measure": "bundle-compliance",
+        "site": site,
+        "period_start": period,
+        "numerator": 5,
+        "denominator": 10,
+        **cells,
+    }
+
+
+@pytest.mark.parametrize(
+    ("persona", "own", "other"),
+    [
+        ("site_a", "RA1-GICU", "RB1-GICU"),
+        ("site_b", "RB1-GICU", "RA1-GICU"),
+        ("member_a", "RA1-GICU", "RB1-GICU"),
+        ("facilitator", "RB1-GICU", "RA1-GICU"),  # facilitates the Midlands (RB) units only
+    ],
+)
+def test_a_row_for_a_site_the_user_may_not_edit_is_reported_by_row(
+    token_client, persona, own, other
+):
+    client, headers = token_client(persona)
+    before = Observation.objects.count()
+    response = _post(client, headers, [_row(own), _row(other)])
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"row": 2, "field": "site", "message": f"your role may not enter data for {other}"}
+    ]
+    assert Observation.objects.count() == before
+    assert _post(client, headers, [_row(own)]).status_code == 200
+
+
+def test_the_lead_may_write_any_site(token_client):
+    client, headers = token_client("lead")
+    response = _post(client, headers, [_row("RA1-GICU"), _row("RB1-GICU")])
+    assert response.status_code == 200 and response.json()["created"] == 2
+
+
+@pytest.mark.parametrize("persona", ["evaluator", "viewer", "patient"])
+def test_a_role_that_may_edit_no_site_gets_403_for_the_whole_request(token_client, persona):
+    client, headers = token_client(persona)
+    before = Observation.objects.count()
+    response = _post(client, headers, [_row("RA1-GICU")])
     assert response.status_code == 403
+    assert Observation.objects.count() == before
 
 
 def test_bulk_upsert_then_the_same_again_changes_nothing(token_client):

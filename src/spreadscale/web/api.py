@@ -6,9 +6,13 @@ or the browser session (with CSRF). Access rules are the pages' rules, from perm
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja.errors import ValidationError as SchemaError
 from ninja.security import HttpBearer, SessionAuth
 
 from spreadscale.web.core.actions import user_for_token
@@ -45,6 +49,67 @@ def validation_error(request: HttpRequest, exc: ValidationError):
         request,
         {"detail": "The request has errors; nothing was saved.", "errors": errors},
         status=422,
+    )
+
+
+_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+
+def schema_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ninja's ``{type, loc, msg}`` errors as ours: ``{row?, field, message}``.
+
+    ``loc`` starts with where the value came from (``body``, ``query``...) and, for a body, the
+    parameter's name; when the body is a list, the next item is the 0-based index of the row,
+    reported 1-based as ``row`` like an import's rows. The rest is the field's dotted path.
+    """
+    out: list[dict[str, Any]] = []
+    for e in errors:
+        loc = list(e.get("loc", ()))
+        source = loc.pop(0) if loc and loc[0] in _SOURCES else None
+        if source in ("body", "form", "file") and loc:
+            loc.pop(0)  # the parameter's name, not something the client wrote
+        entry: dict[str, Any] = {}
+        if loc and isinstance(loc[0], int):
+            entry["row"] = loc.pop(0) + 1
+        entry["field"] = ".".join(str(p) for p in loc) or None
+        message = str(e.get("msg", "is not valid"))
+        if entry["field"] is None and "row" not in entry:
+            message = (
+                "The request body is missing: send JSON."
+                if e.get("type") == "missing"
+                else f"The request body: {message}"
+            )
+        entry["message"] = message
+        out.append(entry)
+    return out
+
+
+@api.exception_handler(SchemaError)
+def schema_error(request: HttpRequest, exc: SchemaError):
+    """A value of the wrong type or shape, in the same error list as our own checks."""
+    detail = "The request has errors" + (
+        "." if request.method in ("GET", "HEAD") else "; nothing was saved."
+    )
+    return api.create_response(
+        request, {"detail": detail, "errors": schema_errors(exc.errors)}, status=422
+    )
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_big(request: HttpRequest, exc: RequestDataTooBig):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    sent = request.META.get("CONTENT_LENGTH") or ""
+    size = f"is {_size(int(sent))}, over" if sent.isdigit() else "is over"
+    message = (
+        f"The request body {size} the limit of {_size(limit)} (SPREADSCALE_API_MAX_BODY_MB). "
+        "Send the rows in smaller batches; nothing was saved."
+    )
+    return api.create_response(
+        request, {"detail": message, "errors": [{"field": None, "message": message}]}, status=413
     )
 
 

@@ -6,6 +6,8 @@ SPREADSCALE_SECRET_KEY required unless SPREADSCALE_DEMO or SPREADSCALE_DEBUG is 
 SPREADSCALE_DEBUG     Django debug pages (never in production)
 SPREADSCALE_DEMO      demo mode: a secret key is generated in SPREADSCALE_HOME
 SPREADSCALE_ALLOWED_HOSTS comma-separated host names (default: localhost names only)
+SPREADSCALE_API_MAX_BODY_MB largest request body accepted, in MB (default 50, the import's file cap);
+                      bigger API bodies get a JSON 413. File uploads are not counted against it.
 """
 
 from __future__ import annotations
@@ -139,6 +141,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Static files are served by WhiteNoise straight from the package: no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# Django's 2.5 MB default would refuse a bulk upsert of some 20k observations with an HTML 400.
+# The limit counts every non-file request body; the API answers a bigger one with a JSON 413.
+_MAX_BODY_MB = env_int("SPREADSCALE_API_MAX_BODY_MB", 50)
+if _MAX_BODY_MB < 1:
+    raise ImproperlyConfigured("SPREADSCALE_API_MAX_BODY_MB must be 1 or more (megabytes).")
+DATA_UPLOAD_MAX_MEMORY_SIZE = _MAX_BODY_MB * 1024 * 1024
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "programme_list"
