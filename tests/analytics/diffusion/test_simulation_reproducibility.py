@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -71,6 +72,21 @@ def test_a_dask_cluster_gives_the_same_results(model, reference):
                       dashboard_address=None) as cluster, Client(cluster) as client:
         result = run_model(model, runs=12, seed=99, batch_size=3,
                            executor=client.get_executor())
+    _same(reference, result)
+
+
+def test_dask_worker_processes_give_the_same_results(model, reference):
+    # real worker processes: the model is pickled to them and batches come back pickled.
+    # Kept small (12 runs on 150 sites); the waits are bounded so a stuck cluster fails fast.
+    from distributed import Client, LocalCluster  # the [dask] extra
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      timeout=20) as cluster, Client(cluster, timeout=20) as client:
+        client.wait_for_workers(2, timeout=20)
+        result = run_model(model, runs=12, seed=99, batch_size=3,
+                           executor=client.get_executor())
+        pids = set(client.run(os.getpid).values())
+    assert len(pids) == 2 and os.getpid() not in pids
     _same(reference, result)
 
 
