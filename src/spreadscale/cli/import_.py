@@ -8,6 +8,63 @@ from pathlib import Path
 import click
 
 from spreadscale.cli.web import _setup_django
+from spreadscale.io.observations import FIELDS
+
+
+def _parse_maps(maps: tuple[str, ...]) -> dict[str, str]:
+    """FIELD=COLUMN options as {field: column header}; '' unmaps a field."""
+    out: dict[str, str] = {}
+    for item in maps:
+        name, sep, column = item.partition("=")
+        name = name.strip().lower()
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not FIELD=COLUMN.", param_hint="--map")
+        if name not in FIELDS:
+            raise click.BadParameter(
+                f"unknown field {name!r}; use one of {', '.join(FIELDS)}.", param_hint="--map"
+            )
+        if name in out:
+            raise click.BadParameter(f"{name} is mapped twice.", param_hint="--map")
+        out[name] = column.strip()
+    return out
+
+
+def _mapping(
+    guessed: dict[str, int], overrides: dict[str, str], headers: list[str]
+) -> dict[str, int]:
+    """The guessed mapping with the --map choices applied (a column serves one field)."""
+    mapping = dict(guessed)
+    names = [h.strip() for h in headers]
+    for name, column in overrides.items():
+        mapping.pop(name, None)
+        if not column:
+            continue
+        matches = [i for i, h in enumerate(names) if h == column] or [
+            i for i, h in enumerate(names) if h.lower() == column.lower()
+        ]
+        if not matches:
+            raise click.BadParameter(
+                f"{name}={column}: the file has no column {column!r}; its columns are "
+                f"{', '.join(repr(h) for h in names)}.",
+                param_hint="--map",
+            )
+        if len(matches) > 1:
+            raise click.BadParameter(
+                f"{name}={column}: {len(matches)} columns are headed {column!r}.",
+                param_hint="--map",
+            )
+        for other, i in list(mapping.items()):
+            if i == matches[0] and other not in overrides:
+                del mapping[other]  # the guess gave this column to another field
+        mapping[name] = matches[0]
+    taken = [n for n in overrides if n in mapping]
+    for k, a in enumerate(taken):
+        for b in taken[k + 1 :]:
+            if mapping[a] == mapping[b]:
+                raise click.BadParameter(
+                    f"{a} and {b} are both mapped to {headers[mapping[a]]!r}.", param_hint="--map"
+                )
+    return mapping
 
 
 @click.command("import")
@@ -15,13 +72,30 @@ from spreadscale.cli.web import _setup_django
 @click.option("--programme", "slug", required=True, help="Programme slug, e.g. clabsi.")
 @click.option("--as", "username", required=True, help="The user recorded as entering the data.")
 @click.option("--measure", default=None, help="Measure slug, when the file has no measure column.")
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Read FIELD from the column headed COLUMN (repeatable), e.g. --map site='Unit code'; "
+    "FIELD= leaves a field unmapped. Unmapped fields are guessed from the headers, as on the "
+    "import page.",
+)
 @click.option("--dry-run", is_flag=True, help="Check the file and report problems; write nothing.")
-def import_(path: Path, slug: str, username: str, measure: str | None, dry_run: bool) -> None:
+def import_(
+    path: Path,
+    slug: str,
+    username: str,
+    measure: str | None,
+    maps: tuple[str, ...],
+    dry_run: bool,
+) -> None:
     """Import observations from PATH with the same checks as the import page.
 
     Every problem is listed by row and column and nothing is written (exit status 2);
     importing the same file again changes nothing.
     """
+    overrides = _parse_maps(maps)
     _setup_django()
     from django.contrib.auth import get_user_model
     from django.http import Http404
@@ -51,9 +125,8 @@ def import_(path: Path, slug: str, username: str, measure: str | None, dry_run: 
         table = read_table(path.read_bytes(), path.name)
     except TableError as exc:
         raise click.ClickException(str(exc)) from None
-    preview = imports.preview(
-        access.programme, table, guess_mapping(table.headers), editable=editable, measure=measure
-    )
+    mapping = _mapping(guess_mapping(table.headers), overrides, table.headers)
+    preview = imports.preview(access.programme, table, mapping, editable=editable, measure=measure)
     if preview.problems:
         for p in preview.problems[:1000]:
             click.echo(str(p), err=True)
