@@ -42,13 +42,17 @@ def test_another_programme_is_404_for_an_outsider(token_client):
 
 
 def test_observations_follow_the_pages_access_rules(token_client):
+    url = "/api/programmes/clabsi/observations?measure=clabsi-rate&limit=10000"
     client, headers = token_client("patient")
-    rows = client.get("/api/programmes/clabsi/observations?measure=clabsi-rate", **headers).json()
+    page = client.get(url, **headers).json()
+    rows = page["results"]
     assert rows and {r["site"] for r in rows} == {"RA1-GICU"}
+    assert page["count"] == len(rows) and page["next"] is None
     assert all(r["note"] is None for r in rows)
     client, headers = token_client("evaluator")
-    rows = client.get("/api/programmes/clabsi/observations?measure=clabsi-rate", **headers).json()
-    assert len({r["site"] for r in rows}) == 24
+    page = client.get(url, **headers).json()
+    assert len({r["site"] for r in page["results"]}) == 24
+    assert page["count"] == len(page["results"]) == 24 * len(rows)
 
 
 def _post(client, headers, rows):

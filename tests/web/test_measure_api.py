@@ -8,6 +8,7 @@ import pytest
 from django.test import Client, override_settings
 
 from spreadscale.web.core.actions import create_api_token
+from spreadscale.web.measurement.api import PAGE_DEFAULT, PAGE_MAX
 from spreadscale.web.measurement.models import Observation
 
 
@@ -22,6 +23,7 @@ def api(user):
 
 
 SPC = "/api/programmes/clabsi/measures/bundle-compliance/spc"
+OBS = "/api/programmes/clabsi/observations"
 
 
 def test_spc_results_for_every_readable_site_come_from_one_batch(api):
@@ -48,7 +50,7 @@ def test_spc_needs_credentials_and_membership(api, client):
 
 
 def test_observations_filter_by_site_measure_and_period(api):
-    rows = (
+    page = (
         api("lead")
         .get(
             "/api/programmes/clabsi/observations",
@@ -61,8 +63,45 @@ def test_observations_filter_by_site_measure_and_period(api):
         )
         .json()
     )
-    assert rows and all(r["site"] == "RA1-GICU" and r["measure"] == "clabsi-rate" for r in rows)
+    rows = page["results"]
+    assert rows and page["count"] == len(rows) and page["next"] is None
+    assert all(r["site"] == "RA1-GICU" and r["measure"] == "clabsi-rate" for r in rows)
     assert all("2025-01-01" <= r["period_start"] <= "2025-06-30" for r in rows)
+    expected = Observation.objects.filter(
+        site__code="RA1-GICU",
+        measure__slug="clabsi-rate",
+        period_start__gte="2025-01-01",
+        period_start__lte="2025-06-30",
+    ).count()
+    assert page["count"] == expected
+
+
+def test_observations_come_in_pages_that_follow_next_to_the_end(api):
+    client = api("lead")
+    total = Observation.objects.filter(measure__programme__slug="clabsi").count()
+    first = client.get(OBS).json()
+    assert first["count"] == total > PAGE_DEFAULT
+    assert len(first["results"]) == PAGE_DEFAULT and first["previous"] is None
+    seen, url, pages = [], f"{OBS}?measure=clabsi-rate&limit=100", 0
+    while url:
+        page = client.get(url).json()
+        seen += [(r["site"], r["period_start"]) for r in page["results"]]
+        url, pages = page["next"], pages + 1
+        if url:
+            assert url.startswith("http://testserver/api/") and "measure=clabsi-rate" in url
+    clabsi_rate = Observation.objects.filter(measure__slug="clabsi-rate").count()
+    assert len(seen) == len(set(seen)) == clabsi_rate  # every row once, none skipped
+    assert pages == -(-clabsi_rate // 100)
+    assert seen == sorted(seen)
+    last = client.get(OBS, {"offset": total - 1}).json()
+    assert len(last["results"]) == 1 and last["next"] is None and last["previous"]
+
+
+def test_a_page_size_over_the_maximum_is_a_field_error(api):
+    response = api("lead").get(OBS, {"limit": PAGE_MAX + 1})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "limit"
+    assert api("lead").get(OBS, {"offset": -1}).json()["errors"][0]["field"] == "offset"
 
 
 def test_bulk_upsert_reports_every_bad_row_as_422_and_writes_nothing(api):
@@ -130,9 +169,6 @@ def test_bulk_upsert_for_another_programme_is_404_and_another_site_a_row_error(a
         {"row": 1, "field": "site", "message": "your role may not enter data for RB1-GICU"}
     ]
     assert api("outsider").post(OBS, body, content_type="application/json").status_code == 404
-
-
-OBS = "/api/programmes/clabsi/observations"
 
 
 def _upsert(client, rows):
@@ -255,3 +291,11 @@ def test_a_body_over_the_limit_is_a_json_413(api):
     assert "smaller batches" in response.json()["errors"][0]["message"]
     assert not Observation.objects.filter(period_start__year=2028).exists()
     assert _upsert(api("site_a"), rows[:1]).status_code == 200
+
+
+def test_a_body_over_djangos_default_limit_is_accepted(api, settings):
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 50 * 1024 * 1024  # SPREADSCALE_API_MAX_BODY_MB
+    rows = [_bc("2028-01", numerator=1, denominator=2)]
+    body = json.dumps(rows) + " " * 3_000_000  # ~3 MB: Django's 2.5 MB default refused this
+    response = api("site_a").post(OBS, body, content_type="application/json")
+    assert response.status_code == 200 and response.json()["created"] == 1

@@ -52,11 +52,28 @@ class ObservationOut(Schema):
     version: int
 
 
+PAGE_DEFAULT = 1000
+PAGE_MAX = 10_000
+
+
 class ObservationFilter(Schema):
     measure: str | None = None
     site: str | None = None
     start: date | None = Field(None, description="Periods starting on or after this date.")
     end: date | None = Field(None, description="Periods starting on or before this date.")
+    limit: int = Field(
+        PAGE_DEFAULT, ge=1, le=PAGE_MAX, description=f"Observations per page (at most {PAGE_MAX})."
+    )
+    offset: int = Field(0, ge=0, description="How many observations to skip.")
+
+
+class ObservationPage(Schema):
+    count: int = Field(description="Observations matching the filters, on all pages.")
+    limit: int
+    offset: int
+    next: str | None = Field(description="URL of the next page; null on the last page.")
+    previous: str | None = Field(description="URL of the previous page; null on the first.")
+    results: list[ObservationOut]
 
 
 # A cell as in a spreadsheet: text, a number or empty. The API checks it exactly as the import
@@ -115,14 +132,15 @@ def list_measures(request: HttpRequest, slug: str):
     return list(Measure.objects.filter(programme=access.programme))
 
 
-@router.get("/programmes/{slug}/observations", response=list[ObservationOut])
+@router.get("/programmes/{slug}/observations", response=ObservationPage)
 def list_observations(request: HttpRequest, slug: str, filters: Query[ObservationFilter]):
+    """Observations of the sites you may read, a page at a time (follow ``next``)."""
     access = permissions.access_for(request.user, slug)
     qs = (
         Observation.objects.filter(measure__programme=access.programme)
         .filter(access.readable_site_filter())
         .select_related("measure", "site")
-        .order_by("measure__order", "site__code", "period_start")
+        .order_by("measure__order", "measure_id", "site__code", "period_start", "pk")
     )
     if filters.measure:
         qs = qs.filter(measure__slug=filters.measure)
@@ -132,22 +150,39 @@ def list_observations(request: HttpRequest, slug: str, filters: Query[Observatio
         qs = qs.filter(period_start__gte=filters.start)
     if filters.end:
         qs = qs.filter(period_start__lte=filters.end)
-    return [
-        {
-            "measure": o.measure.slug,
-            "site": o.site.code,
-            "period_start": o.period_start,
-            "period_end": o.period_end,
-            "granularity": o.granularity,
-            "numerator": o.numerator,
-            "denominator": o.denominator,
-            "value": o.value,
-            "flags": o.flags,
-            "note": o.note if access.can_read_notes(o.site_id) else None,
-            "version": o.version,
-        }
-        for o in qs
-    ]
+    count = qs.count()
+    limit, offset = filters.limit, filters.offset
+    page = qs[offset : offset + limit] if offset < count else []
+    return {
+        "count": count,
+        "limit": limit,
+        "offset": offset,
+        "next": _page_url(request, offset + limit, limit) if offset + limit < count else None,
+        "previous": _page_url(request, max(offset - limit, 0), limit) if offset > 0 else None,
+        "results": [
+            {
+                "measure": o.measure.slug,
+                "site": o.site.code,
+                "period_start": o.period_start,
+                "period_end": o.period_end,
+                "granularity": o.granularity,
+                "numerator": o.numerator,
+                "denominator": o.denominator,
+                "value": o.value,
+                "flags": o.flags,
+                "note": o.note if access.can_read_notes(o.site_id) else None,
+                "version": o.version,
+            }
+            for o in page
+        ],
+    }
+
+
+def _page_url(request: HttpRequest, offset: int, limit: int) -> str:
+    query = request.GET.copy()
+    query["offset"] = str(offset)
+    query["limit"] = str(limit)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
 @router.post("/programmes/{slug}/observations", response=UpsertResult)
