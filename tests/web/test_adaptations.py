@@ -110,7 +110,11 @@ def test_the_full_record_computes_fidelity_inconsistency_from_the_core_function_
             "level": "clinic_unit",
             "fidelity": "consistent",
             "goals": ["feasibility"],
-            "reasons": ["organisation:workforce", "recipient:crisis"],
+            "reason_code_0": "organisation:workforce",
+            "reason_note_0": "Two night nurses off sick",
+            "reason_code_1": "recipient:crisis",
+            "reason_code_2": "",
+            "evidence_links": "https://example.org/audit-2025\nWard meeting minutes, 20 Feb",
             "permanence": "temporary",
             "date_decided": "2025-02-20",
             "date_ended": "2025-06-30",
@@ -122,12 +126,19 @@ def test_the_full_record_computes_fidelity_inconsistency_from_the_core_function_
     # The team said "consistent", but removing a core function is computed as inconsistent.
     assert a.fidelity == "inconsistent"
     assert a.decided_by == ["individual_practitioner", "intervention_team"]
-    assert a.reasons == ["organisation:workforce", "recipient:crisis"]
+    assert a.reasons == [
+        {"level": "organisation", "code": "workforce", "note": "Two night nurses off sick"},
+        {"level": "recipient", "code": "crisis", "note": ""},
+    ]
+    assert a.evidence_links == ["https://example.org/audit-2025", "Ward meeting minutes, 20 Feb"]
     assert a.context_aspects == ["personnel"] and a.patients_involved
     assert a.version == 2
     assert Event.objects.filter(verb="adaptation.updated", object_id=str(a.pk)).exists()
     page = client_for("site_a").get(f"/p/clabsi/adaptations/{a.pk}/").content.decode()
-    assert "Organisation / setting: Workforce" in page and "Recipient: Crisis" in page
+    assert "Organisation / setting: Workforce — Two night nurses off sick" in page
+    assert "Recipient: Crisis" in page
+    assert '<a href="https://example.org/audit-2025"' in page
+    assert "Ward meeting minutes, 20 Feb" in page
 
 
 def test_when_nothing_can_be_computed_the_teams_judgement_stands(site, programme, user):
@@ -443,3 +454,152 @@ def test_moving_the_touched_components_to_another_intervention_moves_the_adaptat
     a.refresh_from_db()
     assert a.intervention == second
     assert list(a.components.all()) == [round_form]
+
+
+def test_each_reason_keeps_its_own_note_and_bad_reasons_are_refused_by_row(site, programme, user):
+    a = actions.create_adaptation(
+        user("site_a"),
+        programme,
+        site("RA1-GICU"),
+        _essentials(
+            reasons=[
+                {"level": "organisation", "code": "workforce", "note": "Vacancies"},
+                "recipient:crisis",  # the short form: no note
+            ]
+        ),
+    )
+    assert a.reasons == [
+        {"level": "organisation", "code": "workforce", "note": "Vacancies"},
+        {"level": "recipient", "code": "crisis", "note": ""},
+    ]
+    for reasons, words in [
+        ([{"level": "planet", "code": "weather"}], "Reason 1: unknown level"),
+        ([{"level": "provider", "code": "crisis"}], "not a reason at the provider level"),
+        (["organisation:time", {"level": "organisation", "code": "time"}], "Reason 2"),
+    ]:
+        with pytest.raises(ValidationError) as exc:
+            actions.create_adaptation(
+                user("site_a"), programme, site("RA1-GICU"), _essentials(reasons=reasons)
+            )
+        assert words in exc.value.message_dict["reasons"][0]
+
+
+def test_a_reason_note_without_a_reason_is_refused_on_the_page(client_for, site, programme, user):
+    a = actions.create_adaptation(user("site_a"), programme, site("RA1-GICU"), _essentials())
+    response = client_for("site_a").post(
+        f"/p/clabsi/adaptations/{a.pk}/edit/",
+        {
+            "title": a.title,
+            "date_effective": "2025-03-01",
+            "when_phase": "implementation",
+            "planned": "planned_proactive",
+            "target": "intervention",
+            "reason_code_0": "",
+            "reason_note_0": "Because",
+            "version": a.version,
+        },
+    )
+    assert response.status_code == 422
+    assert "Reason 1: Choose the reason this note explains." in response.content.decode()
+
+
+def test_evidence_links_must_be_web_addresses_when_they_look_like_one(site, programme, user):
+    with pytest.raises(ValidationError) as exc:
+        actions.create_adaptation(
+            user("site_a"),
+            programme,
+            site("RA1-GICU"),
+            _essentials(evidence_links=["Audit, March", "javascript:alert(1)"]),
+        )
+    assert exc.value.message_dict["evidence_links"][0].startswith("Link 2:")
+
+
+def test_the_linked_pdsa_cycle_must_be_of_the_same_site_and_programme(site, programme, user):
+    from spreadscale.web.improvement.models import PDSACycle
+
+    own = PDSACycle.objects.filter(programme=programme, site=site("RA1-GICU")).first()
+    other = PDSACycle.objects.filter(programme=programme).exclude(site=site("RA1-GICU")).first()
+    a = actions.create_adaptation(
+        user("site_a"), programme, site("RA1-GICU"), _essentials(linked_pdsa=own.pk)
+    )
+    assert a.linked_pdsa == own
+    with pytest.raises(ValidationError) as exc:
+        actions.update_adaptation(
+            user("site_a"),
+            a,
+            {"linked_pdsa": other.pk},
+            components=[],
+            measures=[],
+            expected_version=a.version,
+        )
+    assert f"not {a.site.code}" in exc.value.message_dict["linked_pdsa"][0]
+    with pytest.raises(ValidationError) as exc:
+        actions.create_adaptation(
+            user("site_a"), programme, site("RA1-GICU"), _essentials(linked_pdsa=10**9)
+        )
+    assert "linked_pdsa" in exc.value.message_dict
+
+
+def test_the_detail_page_links_the_pdsa_cycle_for_the_team_only(client_for, site, programme, user):
+    from spreadscale.web.improvement.models import PDSACycle
+
+    own = PDSACycle.objects.filter(programme=programme, site=site("RA1-GICU")).first()
+    a = actions.create_adaptation(
+        user("site_a"), programme, site("RA1-GICU"), _essentials(linked_pdsa=own.pk)
+    )
+    actions.publish_adaptation(user("site_a"), a)
+    team = client_for("site_a").get(f"/p/clabsi/adaptations/{a.pk}/").content.decode()
+    assert f'href="/p/clabsi/cycles/{own.pk}/"' in team
+    # Another site's lead reads the shared adaptation, not this site's cycles.
+    other = client_for("site_b").get(f"/p/clabsi/adaptations/{a.pk}/")
+    assert other.status_code == 200
+    assert f'href="/p/clabsi/cycles/{own.pk}/"' not in other.content.decode()
+    assert str(own) in other.content.decode()
+
+
+def test_an_adopted_copy_keeps_reasons_and_evidence_but_not_the_other_sites_cycle(
+    site, programme, user
+):
+    from spreadscale.web.improvement.models import PDSACycle
+
+    own = PDSACycle.objects.filter(programme=programme, site=site("RA1-GICU")).first()
+    a = actions.create_adaptation(
+        user("site_a"),
+        programme,
+        site("RA1-GICU"),
+        _essentials(
+            linked_pdsa=own.pk,
+            reasons=[{"level": "organisation", "code": "time", "note": "Short shifts"}],
+            evidence_links=["https://example.org/a"],
+        ),
+    )
+    actions.publish_adaptation(user("site_a"), a)
+    copy = actions.adopt_adaptation(
+        user("site_b"), a, site("RB1-GICU"), date_effective=date(2025, 6, 1)
+    )
+    assert copy.reasons == a.reasons and copy.evidence_links == a.evidence_links
+    assert copy.linked_pdsa is None
+
+
+def test_the_migration_turns_level_code_strings_into_reasons_with_notes(site, programme, user):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "spreadscale.web.fidelity.migrations.0002_frame_reasons_evidence_links_linked_pdsa"
+    )
+    a = actions.create_adaptation(user("site_a"), programme, site("RA1-GICU"), _essentials())
+    Adaptation.objects.filter(pk=a.pk).update(
+        reasons=["organisation:workforce", "recipient:crisis"], reason_note="Shared note"
+    )
+    migration.reasons_to_records(apps, None)
+    a.refresh_from_db()
+    assert a.reasons == [
+        {"level": "organisation", "code": "workforce", "note": ""},
+        {"level": "recipient", "code": "crisis", "note": ""},
+    ]
+    assert a.reason_note == "Shared note"  # kept as the general note, not copied onto each
+    migration.records_to_reasons(apps, None)
+    a.refresh_from_db()
+    assert a.reasons == ["organisation:workforce", "recipient:crisis"]

@@ -120,13 +120,17 @@ def test_the_api_logs_an_adaptation_and_returns_its_evidence(client_for, program
             ],
             "content_types": ["substituting"],
             "measures": ["clabsi-rate"],
-            "reasons": ["organisation:resources"],
+            "reasons": [{"level": "organisation", "code": "resources", "note": "No swabs"}],
+            "evidence_links": ["https://example.org/supply-note"],
         },
         content_type="application/json",
     )
     assert response.status_code == 201
     body = response.json()
     assert body["fidelity"] == "inconsistent" and body["measures"] == ["clabsi-rate"]
+    assert body["reasons"] == [{"level": "organisation", "code": "resources", "note": "No swabs"}]
+    assert body["evidence_links"] == ["https://example.org/supply-note"]
+    assert body["linked_pdsa"] is None
     detail = client.get(f"/api/programmes/clabsi/adaptations/{body['id']}").json()
     [ev] = detail["evidence"]
     assert ev["measure"] == "clabsi-rate" and ev["enough"] is True

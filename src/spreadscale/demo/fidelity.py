@@ -148,8 +148,19 @@ def load(programme: Programme, demo: DemoProgramme, users: dict) -> None:
             "level": "clinic_unit",
             "content_types": ["packaging"],
             "goals": ["feasibility", "effectiveness"],
-            "reasons": ["organisation:resources", "organisation:time"],
-            "reason_note": "Paper forms were lost between shifts.",
+            "reasons": [
+                {
+                    "level": "organisation",
+                    "code": "resources",
+                    "note": "Paper forms were lost between shifts.",
+                },
+                {
+                    "level": "organisation",
+                    "code": "time",
+                    "note": "Finding a blank form delayed insertions.",
+                },
+            ],
+            "evidence_links": ["Unit audit of missing checklists, two months before the change"],
             "permanence": "permanent",
         },
         components=[forms["Insertion checklist format"]],
@@ -189,7 +200,14 @@ def load(programme: Programme, demo: DemoProgramme, users: dict) -> None:
             "level": "clinic_unit",
             "content_types": ["shortening"],
             "goals": ["feasibility"],
-            "reasons": ["organisation:workforce", "organisation:competing_demands"],
+            "reasons": [
+                {
+                    "level": "organisation",
+                    "code": "workforce",
+                    "note": "A third of nursing posts vacant.",
+                },
+                {"level": "organisation", "code": "competing_demands", "note": ""},
+            ],
             "permanence": "temporary",
         },
         components=[next(c for c in core if c.name == DAILY_REVIEW)],
@@ -217,7 +235,18 @@ def load(programme: Programme, demo: DemoProgramme, users: dict) -> None:
             "level": "clinic_unit",
             "content_types": ["tailoring"],
             "goals": ["effectiveness"],
-            "reasons": ["organisation:culture", "provider:perception_of_intervention"],
+            "reasons": [
+                {
+                    "level": "organisation",
+                    "code": "culture",
+                    "note": "Junior nurses did not feel able to challenge a consultant.",
+                },
+                {
+                    "level": "provider",
+                    "code": "perception_of_intervention",
+                    "note": "Stopping an insertion was seen as a doctor's call.",
+                },
+            ],
             "permanence": "permanent",
         },
         components=[forms["Who may stop a non-compliant insertion"]],
@@ -243,7 +272,9 @@ def load(programme: Programme, demo: DemoProgramme, users: dict) -> None:
             "level": "network",
             "content_types": ["loosening_structure"],
             "goals": ["feasibility", "sustainability"],
-            "reasons": ["organisation:time"],
+            "reasons": [
+                {"level": "organisation", "code": "time", "note": "Weekly audits took a day."}
+            ],
             "permanence": "permanent",
         },
         measures=[measures["bundle-compliance"]],

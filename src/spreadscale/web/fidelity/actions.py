@@ -192,7 +192,6 @@ LIST_FIELDS = {
     "context_aspects": frame.CONTEXT_ASPECTS,
     "content_types": frame.CONTENT_TYPES,
     "goals": frame.GOALS + frame.IS_GOALS,
-    "reasons": frame.REASON_CHOICES,
 }
 CHOICE_FIELDS = {
     "when_phase": frame.WHEN,
@@ -212,6 +211,84 @@ TEXT_FIELDS = (
     "reason_note",
 )
 OTHER_FIELDS = ("patients_involved", "date_decided", "date_ended", "what_modified")
+# Lists of records, checked and normalised by _reasons and _evidence_links.
+RECORD_FIELDS = ("reasons", "evidence_links")
+MAX_NOTE = 1000
+MAX_LINKS = 20
+
+
+def _reasons(values: Iterable[Any] | None) -> tuple[list[dict[str, str]], str | None]:
+    """FRAME reasons as [{level, code, note}]; "level:code" strings are read with no note."""
+    out: list[dict[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for i, value in enumerate(values or [], start=1):
+        if isinstance(value, str):
+            level, _, code = value.partition(":")
+            note = ""
+        elif isinstance(value, Mapping):
+            level = str(value.get("level") or "")
+            code = str(value.get("code") or "")
+            note = " ".join(str(value.get("note") or "").split())
+        else:
+            return [], f"Reason {i}: give a level, a code and an optional note."
+        if level not in frame.REASONS:
+            return [], (
+                f"Reason {i}: unknown level {level!r}; use one of {', '.join(frame.REASONS)}."
+            )
+        if code not in frame.codes(frame.REASONS[level]):
+            return [], f"Reason {i}: {code!r} is not a reason at the {level} level."
+        if (level, code) in seen:
+            return [], f"Reason {i}: {level}:{code} is given twice; say it once, with one note."
+        if len(note) > MAX_NOTE:
+            return [], f"Reason {i}: keep the note under {MAX_NOTE} characters."
+        seen.add((level, code))
+        out.append({"level": level, "code": code, "note": note})
+    return out, None
+
+
+def _evidence_links(values: Iterable[Any] | None) -> tuple[list[str], str | None]:
+    """Links (http or https) or plain references to the evidence behind an adaptation."""
+    from django.core.validators import URLValidator
+
+    out: list[str] = []
+    for i, value in enumerate(values or [], start=1):
+        text = str(value or "").strip()
+        if not text:
+            continue
+        if len(text) > 500:
+            return [], f"Link {i}: keep each link or reference under 500 characters."
+        looks_like_url = "://" in text or text.lower().startswith(("javascript:", "data:"))
+        if looks_like_url:
+            try:
+                URLValidator(schemes=["http", "https"])(text)
+            except ValidationError:
+                return [], f"Link {i}: {text[:60]!r} is not a web address (http or https)."
+        if text not in out:
+            out.append(text)
+    if len(out) > MAX_LINKS:
+        return [], f"Give at most {MAX_LINKS} links or references."
+    return out, None
+
+
+def _linked_pdsa(programme: Programme, site: Site, value: Any) -> tuple[Any, str | None]:
+    """The PDSA cycle an adaptation links to: one of the same site and programme."""
+    from spreadscale.web.improvement.models import PDSACycle
+
+    if value in (None, ""):
+        return None, None
+    cycle = value if isinstance(value, PDSACycle) else None
+    if cycle is None:
+        try:
+            cycle = PDSACycle.objects.select_related("site").get(pk=int(value))
+        except (PDSACycle.DoesNotExist, TypeError, ValueError):
+            return None, f"There is no PDSA cycle {value}."
+    if cycle.programme_id != programme.pk:
+        return None, f"{cycle} belongs to another programme; link a cycle of {programme.name}."
+    if cycle.site_id != site.pk:
+        return None, (
+            f"{cycle} was run at {cycle.site.code}, not {site.code}; link a cycle of this site."
+        )
+    return cycle, None
 
 
 def _check_adaptation(
@@ -274,6 +351,15 @@ def _check_adaptation(
     for m in measures:
         if m.programme_id != programme.pk:
             errors["measures"] = f"{m.name} is not a measure of {programme.name}."
+    for name, check in (("reasons", _reasons), ("evidence_links", _evidence_links)):
+        if name in data:
+            _, problem = check(data[name])
+            if problem:
+                errors[name] = problem
+    if "linked_pdsa" in data:
+        _, problem = _linked_pdsa(programme, site, data["linked_pdsa"])
+        if problem:
+            errors["linked_pdsa"] = problem
     return errors
 
 
@@ -291,6 +377,14 @@ def _apply(
             elif name in CHOICE_FIELDS and value is None:
                 value = ""
             setattr(adaptation, name, value)
+    if "reasons" in data:
+        adaptation.reasons = _reasons(data["reasons"])[0]
+    if "evidence_links" in data:
+        adaptation.evidence_links = _evidence_links(data["evidence_links"])[0]
+    if "linked_pdsa" in data:
+        adaptation.linked_pdsa = _linked_pdsa(
+            adaptation.programme, adaptation.site, data["linked_pdsa"]
+        )[0]
     if adaptation.what_modified != "context":
         adaptation.context_aspects = []
     computed, basis = frame.fidelity_consistency(
@@ -462,9 +556,10 @@ def adopt_adaptation(
         raise ValidationError({"site": "That site made this adaptation; it cannot adopt its own."})
     if Adaptation.objects.filter(origin=origin, site=site).exists():
         raise ValidationError({"site": f"{site.code} has already adopted this adaptation."})
+    # The record travels; the origin's PDSA cycle (another site's) stays behind.
     data = {
         name: getattr(origin, name)
-        for name in (*TEXT_FIELDS, *CHOICE_FIELDS, *LIST_FIELDS, *OTHER_FIELDS)
+        for name in (*TEXT_FIELDS, *CHOICE_FIELDS, *LIST_FIELDS, *OTHER_FIELDS, *RECORD_FIELDS)
     }
     data.update(
         date_effective=date_effective,

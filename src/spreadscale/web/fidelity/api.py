@@ -110,6 +110,18 @@ def create_assessment(request: HttpRequest, slug: str, body: AssessmentIn):
     return Status(201, _assessment_out(access, a))
 
 
+class ReasonIn(Schema):
+    level: str = Field(description="sociopolitical, organisation, provider or recipient.")
+    code: str = Field(description="A FRAME reason at that level, e.g. workforce.")
+    note: str = ""
+
+
+class ReasonOut(Schema):
+    level: str
+    code: str
+    note: str
+
+
 class AdaptationIn(Schema):
     site: str
     title: str
@@ -132,8 +144,18 @@ class AdaptationIn(Schema):
     content_types: list[str] = []
     fidelity: str = Field("unknown", description="Used only when it cannot be computed.")
     goals: list[str] = []
-    reasons: list[str] = Field([], description="level:code, e.g. organisation:workforce.")
-    reason_note: str = ""
+    reasons: list[ReasonIn | str] = Field(
+        [],
+        description="Reasons by level, each with its own note; a bare 'organisation:workforce' "
+        "string is read as that reason with no note.",
+    )
+    reason_note: str = Field("", description="The reasons in general, in words.")
+    evidence_links: list[str] = Field(
+        [], description="Web addresses (http/https) or references to the evidence."
+    )
+    linked_pdsa: int | None = Field(
+        None, description="Id of the PDSA cycle, at the same site, that led to it."
+    )
     permanence: str = ""
     date_decided: date | None = None
     date_ended: date | None = None
@@ -163,8 +185,10 @@ class AdaptationOut(Schema):
     fidelity: str
     fidelity_basis: str
     goals: list[str]
-    reasons: list[str]
+    reasons: list[ReasonOut]
     reason_note: str
+    evidence_links: list[str]
+    linked_pdsa: int | None
     permanence: str
     components: list[int]
     measures: list[str]
@@ -202,6 +226,8 @@ def _adaptation_out(a: Adaptation) -> dict:
         components=[c.pk for c in a.components.all()],
         measures=[m.slug for m in a.measures.all()],
         origin=a.origin_id,
+        linked_pdsa=a.linked_pdsa_id,
+        reasons=[r for r in a.reasons if isinstance(r, dict)],
     )
     return out
 

@@ -11,6 +11,7 @@ from spreadscale.analytics import fidelity as frame
 from spreadscale.web.core.forms import PhaseChangeForm
 from spreadscale.web.core.models import Component, Phase, Role, Site
 from spreadscale.web.fidelity.models import Adaptation, StageGate
+from spreadscale.web.improvement.models import PDSACycle
 from spreadscale.web.measurement.models import Measure
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -125,11 +126,21 @@ class AdaptationForm(forms.Form):
             widget=CHECKS,
             help_text="FRAME goals for the intervention; FRAME-IS goals for a strategy.",
         ),
-        "reasons": forms.MultipleChoiceField(
-            label="Reasons, by level", choices=frame.REASON_CHOICES, required=False, widget=CHECKS
-        ),
+        # "reasons" stands for the rows of reason_code_<i> and reason_note_<i> (a note per reason).
+        "reasons": None,
         "reason_note": forms.CharField(
-            label="Reasons in your words", required=False, widget=forms.Textarea(attrs={"rows": 2})
+            label="The reasons in general, in your words",
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 2}),
+        ),
+        "evidence_links": forms.CharField(
+            label="Evidence: links or references, one a line",
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 2}),
+            help_text="Web addresses (https://…) become links; anything else is kept as a reference.",
+        ),
+        "linked_pdsa": forms.TypedChoiceField(
+            label="The PDSA cycle behind it", coerce=int, empty_value=None, required=False
         ),
         "permanence": forms.ChoiceField(
             label="Temporary or permanent", choices=_blank(frame.PERMANENCE), required=False
@@ -138,6 +149,11 @@ class AdaptationForm(forms.Form):
         "date_ended": forms.DateField(label="Ended on", required=False, widget=DATE),
     }
 
+    REASON_GROUPS = [
+        (level_label, [(f"{level}:{code}", label) for code, label in frame.REASONS[level]])
+        for level, level_label in frame.REASON_LEVELS
+    ]
+
     def __init__(
         self,
         *args,
@@ -145,6 +161,7 @@ class AdaptationForm(forms.Form):
         components: Sequence[Component],
         measures: Sequence[Measure],
         full: bool = False,
+        cycles: Sequence[PDSACycle] = (),
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -153,16 +170,84 @@ class AdaptationForm(forms.Form):
             (c.pk, f"{c.name} ({c.get_kind_display().lower()})") for c in components
         ]
         self.fields["measures"].choices = [(m.pk, m.name) for m in measures]
+        self.reason_rows = 0
         if full:
             for name, field in self.FULL.items():
-                self.fields[name] = copy.deepcopy(field)
+                if name == "reasons":
+                    self._add_reason_rows()
+                else:
+                    self.fields[name] = copy.deepcopy(field)
+            self.fields["linked_pdsa"].choices = [("", "—")] + [
+                (c.pk, f"{c} (from {c.start_date:%d %b %Y})") for c in cycles
+            ]
             self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput)
             del self.fields["site"]
+
+    def _add_reason_rows(self) -> None:
+        """One row (reason, note) per reason given, and two empty rows to add more."""
+        if self.is_bound:
+            given = [
+                int(k.removeprefix("reason_code_"))
+                for k in self.data
+                if k.startswith("reason_code_") and k.removeprefix("reason_code_").isdigit()
+            ]
+            rows = min(max(given, default=-1) + 1, 60)
+        else:
+            reasons = [r for r in self.initial.get("reasons") or [] if isinstance(r, dict)]
+            for i, r in enumerate(reasons):
+                self.initial[f"reason_code_{i}"] = f"{r.get('level')}:{r.get('code')}"
+                self.initial[f"reason_note_{i}"] = r.get("note", "")
+            rows = max(len(reasons) + 2, 3)
+        self.reason_rows = rows
+        for i in range(rows):
+            self.fields[f"reason_code_{i}"] = forms.ChoiceField(
+                label=f"Reason {i + 1}",
+                choices=[("", "—"), *self.REASON_GROUPS],
+                required=False,
+                help_text="By level: sociopolitical, organisation, provider, recipient."
+                if i == 0
+                else "",
+            )
+            self.fields[f"reason_note_{i}"] = forms.CharField(
+                label=f"Reason {i + 1}: note", required=False, max_length=1000
+            )
+
+    @property
+    def reason_field_names(self) -> set[str]:
+        return {f"reason_{k}_{i}" for i in range(self.reason_rows) for k in ("code", "note")}
+
+    def reason_pairs(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [
+            (self[f"reason_code_{i}"], self[f"reason_note_{i}"]) for i in range(self.reason_rows)
+        ]
+
+    def clean(self):
+        data = super().clean()
+        for i in range(self.reason_rows):
+            if data.get(f"reason_note_{i}") and not data.get(f"reason_code_{i}"):
+                self.add_error(f"reason_code_{i}", "Choose the reason this note explains.")
+        return data
 
     def frame_data(self) -> dict:
         """Cleaned FRAME fields, as the actions take them."""
         skip = {"site", "components", "measures", "version"}
-        return {k: v for k, v in self.cleaned_data.items() if k not in skip}
+        out = {
+            k: v
+            for k, v in self.cleaned_data.items()
+            if k not in skip and not k.startswith(("reason_code_", "reason_note_"))
+        }
+        if "evidence_links" in self.fields:
+            out["evidence_links"] = (out.get("evidence_links") or "").splitlines()
+            out["reasons"] = [
+                {
+                    "level": self.cleaned_data[f"reason_code_{i}"].partition(":")[0],
+                    "code": self.cleaned_data[f"reason_code_{i}"].partition(":")[2],
+                    "note": self.cleaned_data.get(f"reason_note_{i}", ""),
+                }
+                for i in range(self.reason_rows)
+                if self.cleaned_data.get(f"reason_code_{i}")
+            ]
+        return out
 
 
 class AdoptForm(forms.Form):

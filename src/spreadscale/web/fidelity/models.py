@@ -100,8 +100,19 @@ class Adaptation(models.Model):
     fidelity = models.CharField(max_length=20, choices=frame.FIDELITY, default="unknown")
     fidelity_basis = models.CharField(max_length=200, blank=True)
     goals = models.JSONField(default=list, blank=True)
+    # [{"level": "organisation", "code": "workforce", "note": "..."}]: a note per reason.
     reasons = models.JSONField(default=list, blank=True)
-    reason_note = models.TextField(blank=True)
+    reason_note = models.TextField(blank=True, help_text="The reasons in general, in words.")
+    # Links (http/https) or references to the evidence behind the adaptation.
+    evidence_links = models.JSONField(default=list, blank=True)
+    linked_pdsa = models.ForeignKey(
+        "improvement.PDSACycle",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="adaptations",
+        help_text="The PDSA cycle (same site) that tested or led to this adaptation.",
+    )
     permanence = models.CharField(max_length=20, choices=frame.PERMANENCE, blank=True)
     date_decided = models.DateField(null=True, blank=True)
     date_effective = models.DateField()

@@ -169,7 +169,7 @@ def adaptations_summary(access: Access) -> dict[str, list[SummaryRow]]:
     for name, names in labels.items():
         table: dict[str, SummaryRow] = {}
         for a, improved in outcomes:
-            values = getattr(a, name)
+            values = reason_codes(a) if name == "reasons" else getattr(a, name)
             for code in values if isinstance(values, list) else [values]:
                 row = table.setdefault(code, SummaryRow(code, names.get(code, code)))
                 row.adaptations += 1
@@ -214,17 +214,31 @@ def site_history(access: Access, site: Site, components: list[Component]) -> dic
     return {"assessments": assessments, "rows": rows}
 
 
-def labels(a: Adaptation) -> dict[str, list[str]]:
-    """Readable labels of an adaptation's multi-valued FRAME fields."""
-    reasons = []
-    for value in a.reasons:
-        level, _, code = value.partition(":")
+def reason_codes(a: Adaptation) -> list[str]:
+    """An adaptation's reasons as "level:code", the keys of frame.REASON_CHOICES."""
+    return [f"{r.get('level', '')}:{r.get('code', '')}" for r in a.reasons if isinstance(r, dict)]
+
+
+def reason_rows(a: Adaptation) -> list[dict[str, str]]:
+    """Each reason with its readable label (level: reason) and its note."""
+    rows = []
+    for r in a.reasons:
+        if not isinstance(r, dict):
+            continue
+        level, code = r.get("level", ""), r.get("code", "")
         level_label = (
             frame.IS_REASON_LEVELS.get(level, level)
             if a.is_strategy
             else dict(frame.REASON_LEVELS).get(level, level)
         )
-        reasons.append(f"{level_label}: {dict(frame.REASONS.get(level, ())).get(code, code)}")
+        label = f"{level_label}: {dict(frame.REASONS.get(level, ())).get(code, code)}"
+        rows.append({"label": label, "note": r.get("note", "")})
+    return rows
+
+
+def labels(a: Adaptation) -> dict[str, Any]:
+    """Readable labels of an adaptation's multi-valued FRAME fields."""
+    reasons = reason_rows(a)
     goals = dict(frame.GOALS + frame.IS_GOALS)
     what = dict(frame.WHAT_MODIFIED + frame.IS_WHAT_MODIFIED)
     return {

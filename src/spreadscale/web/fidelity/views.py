@@ -27,6 +27,7 @@ from spreadscale.web.fidelity.forms import (
 from spreadscale.web.fidelity.models import Adaptation, StageGate
 from spreadscale.web.fidelity.selectors import evidence, readable_adaptations
 from spreadscale.web.forms import add_errors
+from spreadscale.web.improvement.models import PDSACycle
 from spreadscale.web.measurement.models import Measure
 
 
@@ -202,9 +203,9 @@ def adaptation_new(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _adaptation(access: permissions.Access, pk: int) -> Adaptation:
     try:
-        a = Adaptation.objects.select_related("site", "origin__site", "created_by").get(
-            programme=access.programme, pk=pk
-        )
+        a = Adaptation.objects.select_related(
+            "site", "origin__site", "created_by", "linked_pdsa__change_idea"
+        ).get(programme=access.programme, pk=pk)
     except Adaptation.DoesNotExist:
         raise Http404("No such adaptation.") from None
     if not access.can_read_adaptation(a.site_id, a.published):
@@ -239,6 +240,11 @@ def adaptation_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "evidence_rows": evidence_rows,
             "adoptions": list(a.adoptions.select_related("site")),
             "labels": reports.labels(a),
+            "evidence_links": [
+                {"text": v, "url": v if v.lower().startswith(("http://", "https://")) else ""}
+                for v in a.evidence_links
+            ],
+            "can_read_site": access.can_read_site(a.site_id),
             "can_edit": access.can_edit_site(a.site_id),
             "can_change_phase": access.can_change_phase(a.site_id),
             "adopt_form": AdoptForm(sites=adopt_sites) if a.published and adopt_sites else None,
@@ -297,6 +303,8 @@ def adaptation_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         # The field holds the team's judgement, used only when the rule cannot compute.
         initial["fidelity"] = "unknown"
     initial |= {
+        "evidence_links": "\n".join(a.evidence_links),
+        "linked_pdsa": a.linked_pdsa_id or "",
         "components": [c.pk for c in a.components.all()],
         "measures": [m.pk for m in a.measures.all()],
         "version": a.version,
@@ -308,6 +316,11 @@ def adaptation_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         components=components,
         measures=measures,
         full=True,
+        cycles=list(
+            PDSACycle.objects.filter(programme=access.programme, site=a.site).select_related(
+                "change_idea"
+            )
+        ),
     )
     status = 200
     if request.method == "POST":
