@@ -187,3 +187,18 @@ def test_the_spread_network_of_ideas_is_available_to_every_member(api):
     assert response.status_code == 200, response.content[:300]
     edges = response.json()
     assert edges and all(e["from_site"] and e["to_site"] for e in edges)
+
+
+def test_an_unknown_driver_of_a_change_idea_is_refused_naming_drivers(api):
+    call = api("lead")
+    created = call("post", "/change-ideas", {"title": "Line packs", "drivers": [999999]})
+    assert created.status_code == 422
+    assert created.json()["errors"][0]["field"] == "drivers"
+    idea = _checklist()
+    updated = call(
+        "patch", f"/change-ideas/{idea.pk}", {"version": idea.version, "drivers": [999999]}
+    )
+    assert updated.status_code == 422
+    assert updated.json()["errors"][0]["field"] == "drivers"
+    node = call("post", "/drivers", {"kind": "secondary", "text": "X", "parents": [999999]})
+    assert node.status_code == 422 and node.json()["errors"][0]["field"] == "parents"

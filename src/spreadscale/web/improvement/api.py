@@ -230,11 +230,12 @@ def _measures(access: permissions.Access, slugs: list[str]) -> list[Measure]:
     return [found[s] for s in slugs]
 
 
-def _nodes(access: permissions.Access, ids: list[int]) -> list[DriverNode]:
+def _nodes(access: permissions.Access, ids: list[int], field: str) -> list[DriverNode]:
+    """Driver diagram nodes by id; an unknown id is refused under the field that sent it."""
     found = DriverNode.objects.in_bulk(ids)
     missing = [i for i in ids if i not in found]
     if missing:
-        raise ValidationError({"parents": f"No driver diagram node {missing[0]}."})
+        raise ValidationError({field: f"No driver diagram node {missing[0]}."})
     return [found[i] for i in ids]
 
 
@@ -280,7 +281,7 @@ def add_node(request: HttpRequest, slug: str, body: NodeIn):
         detail=body.detail,
         due=body.due,
         site=site,
-        parents=_nodes(access, body.parents),
+        parents=_nodes(access, body.parents, "parents"),
         measures=_measures(access, body.measures),
         order=body.order,
     )
@@ -302,7 +303,7 @@ def edit_node(request: HttpRequest, slug: str, node_id: int, body: NodePatch):
         text=body.text,
         detail=body.detail,
         due=body.due,
-        parents=_nodes(access, body.parents) if body.parents is not None else None,
+        parents=_nodes(access, body.parents, "parents") if body.parents is not None else None,
         measures=_measures(access, body.measures) if body.measures is not None else None,
         order=body.order,
         retired=body.retired,
@@ -360,7 +361,7 @@ def create_idea(request: HttpRequest, slug: str, body: IdeaIn):
         component=component,
         source=body.source,
         source_detail=body.source_detail,
-        drivers=_nodes(access, body.drivers),
+        drivers=_nodes(access, body.drivers, "drivers"),
     )
     return Status(201, _idea(idea))
 
@@ -394,7 +395,7 @@ def update_idea(request: HttpRequest, slug: str, idea_id: int, body: IdeaPatch):
         clear_component="component" in body.model_fields_set and body.component is None,
         source=body.source,
         source_detail=body.source_detail,
-        drivers=_nodes(access, body.drivers) if body.drivers is not None else None,
+        drivers=_nodes(access, body.drivers, "drivers") if body.drivers is not None else None,
         retired=body.retired,
     )
     return _idea(idea)
