@@ -5,19 +5,26 @@
 3. Calibrate the imitation rate q and the facilitated adoption rate by rejection ABC against the
    observed adoption dates, with a scenario that replays the programme as it happened.
 4. Compare two futures for a programme like it -- top-down waves versus opinion-leader seeding
-   (and a hybrid) -- on the same seeds, with adoption bands and facilitation cost.
+   (and a hybrid) -- on the same seeds: month-by-month adoption bands and cumulative
+   facilitation cost bands for each, then the headline figures and paired differences.
 5. Rank seed sites by greedy marginal gain against degree/betweenness/opinion-leader heuristics.
 
-Run: .venv/bin/python examples/demo_programme.py
+Run: .venv/bin/python examples/demo_programme.py [--runs 500] [--draws 3000] [--rank-runs 300]
+(smaller numbers run faster with wider Monte Carlo error; the test uses a few runs).
 """
 
 from __future__ import annotations
+
+import argparse
+import copy
+from collections.abc import Sequence
 
 import networkx as nx
 import numpy as np
 
 from spreadscale.analytics.diffusion import (
     Scenario,
+    SimulationResult,
     SiteNetwork,
     abc_rejection,
     compare_futures,
@@ -60,10 +67,10 @@ def demo_network() -> tuple[DemoProgramme, SiteNetwork]:
     return demo, from_networkx(g)
 
 
-def scenario(**sections: object) -> Scenario:
+def scenario(world: dict, **sections: object) -> Scenario:
     data = {"horizon": HORIZON, "time_unit": "month", "runs": 200, "seed": 7,
             "outputs": {"coverage_levels": [0.25, 0.5, 0.75], "sustained_steps": 6}}
-    data.update({k: v for k, v in WORLD.items() if k not in sections})
+    data.update({k: v for k, v in world.items() if k not in sections})
     data.update(sections)
     return Scenario.from_dict(data)
 
@@ -81,7 +88,31 @@ def fmt(b: dict, pct: bool = True) -> str:
     return f"{f(b['mean'])} (5-95%: {f(b['p5'])}-{f(b['p95'])})"
 
 
-def main() -> None:
+def monthly_table(res: SimulationResult) -> list[str]:
+    """Per month: the adoption bands (share of units) and the cumulative facilitation cost."""
+    a, c = res.bands("adoption"), res.bands("cost")
+    lines = ["           share of units adopted      | cumulative facilitation cost",
+             "    month  mean   p5  p25  p50  p75  p95 |       mean       p5      p95"]
+    for t in res.steps:
+        lines.append(f"    {t:5d} " + " ".join(
+            f"{a[k][t]:4.0%}" for k in ("mean", "p5", "p25", "p50", "p75", "p95"))
+            + " | " + " ".join(f"{c[k][t]:>10,.0f}" if k == "mean" else f"{c[k][t]:>8,.0f}"
+                               for k in ("mean", "p5", "p95")))
+    return lines
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=500, help="runs per future (500)")
+    parser.add_argument("--draws", type=int, default=3000, help="ABC draws (3000)")
+    parser.add_argument("--rank-runs", type=int, default=300,
+                        help="runs per evaluation when ranking seed units (300)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    world = copy.deepcopy(WORLD)
     demo, net = demo_network()
     steps = adoption_steps(demo.adoption_dates(), demo.start, MONTH_DAYS, net.ids)
     observed = curve_from_steps(steps, HORIZON)
@@ -94,7 +125,7 @@ def main() -> None:
           f"q = {fit.q:.3f}, m = {fit.m:.2f} per month")
 
     # The programme as it happened: leaders of A enrolled first, B in three waves, C late.
-    as_run = scenario(push={**FACILITATION, "facilitators": 1, "waves": [
+    as_run = scenario(world, push={**FACILITATION, "facilitators": 1, "waves": [
         wave(1, 2, ["RA"], "opinion_leaders", leaders=True),
         wave(3, 3, ["RB"]), wave(9, 3, ["RB"]), wave(15, 2, ["RB"]),
         wave(18, 3, ["RC"]), wave(19, 3, ["RC"]), wave(20, 2, ["RC"])]})
@@ -102,35 +133,35 @@ def main() -> None:
                                checkpoints=CHECKPOINTS)
     post = abc_rejection(simulator, observed[CHECKPOINTS],
                          {"contagion.q": (0.0, 1.0), "push.adoption_rate": (0.0, 1.0)},
-                         draws=3000, accept=0.03, seed=2026)
+                         draws=args.draws, accept=0.03, seed=2026)
     print(f"\nRejection ABC: {post.draws} draws from U(0, 1) priors, kept the closest "
           f"{len(post.accepted)} (distance <= {post.tolerance:.3f})")
     for name, s in post.posterior_summary().items():
         print(f"  {name}: median {s['p50']:.3f} (90% interval {s['p5']:.3f}-{s['p95']:.3f})")
     q = post.posterior_summary()["contagion.q"]["p50"]
     rate = post.posterior_summary()["push.adoption_rate"]["p50"]
-    WORLD["contagion"]["q"] = q
+    world["contagion"]["q"] = q
     facilitation = {**FACILITATION, "adoption_rate": rate}
 
     # Two futures for a programme like it, over the same 30 months and the same seeds.
     futures = {
-        "top-down waves": scenario(push={**facilitation, "facilitators": 3, "waves": [
+        "top-down waves": scenario(world, push={**facilitation, "facilitators": 3, "waves": [
             wave(0, 8, ["RB"]), wave(6, 8, ["RA"]), wave(12, 8, ["RC"])]}),
-        "opinion-leader seeding": scenario(push={**facilitation, "facilitators": 1, "waves": [
+        "opinion-leader seeding": scenario(world, push={**facilitation, "facilitators": 1, "waves": [
             wave(0, 2, ["RA", "RB", "RC"], "opinion_leaders", leaders=True)]}),
-        "hybrid": scenario(push={**facilitation, "facilitators": 2, "waves": [
+        "hybrid": scenario(world, push={**facilitation, "facilitators": 2, "waves": [
             wave(0, 2, ["RA"], "opinion_leaders", leaders=True),
             wave(0, 8, ["RB"]), wave(9, 8, ["RC"])]}),
     }
-    cmp = compare_futures(futures, net, runs=500, seed=11, baseline="top-down waves")
+    cmp = compare_futures(futures, net, runs=args.runs, seed=11, baseline="top-down waves")
     print(f"\nFutures with q = {q:.3f}, facilitated adoption rate = {rate:.3f} per month "
-          "(500 runs each, same seeds)")
+          f"({args.runs} runs each, same seeds)")
+    for name, res in cmp.results.items():
+        print(f"\n{name}: month by month")
+        print("\n".join(monthly_table(res)))
     for name, res in cmp.results.items():
         s = res.summary()
-        b = res.bands()
         print(f"- {name}")
-        print("    adoption at months 6/12/18/24/29 (mean): " + " ".join(
-            f"{b['mean'][t]:.0%}" for t in (6, 12, 18, 24, 29)))
         print(f"    adopted at month 29: {fmt(s['final_adoption'])}; sustained 6+ months: "
               f"{fmt({k: v / net.n for k, v in s['sustained'].items()})}")
         print(f"    effective (fidelity-weighted) coverage: {fmt(s['effective_coverage'])}")
@@ -145,9 +176,9 @@ def main() -> None:
                   f"({d['p5']:+.3f} to {d['p95']:+.3f}), SE {d['se']:.3f}")
 
     ranking = rank_seed_sites(futures["opinion-leader seeding"].replace(push=None), net, k=3,
-                              runs=300, seed=5)
+                              runs=args.rank_runs, seed=5)
     print("\nWhich three units first (no facilitation, social logic only; expected units "
-          "ever adopting by month 29, 300 runs):")
+          f"ever adopting by month 29, {args.rank_runs} runs):")
     print(f"  greedy order: {', '.join(ranking.order)}; marginal gains: "
           + ", ".join(f"{g:.2f}" for g in ranking.gains))
     for method, values in ranking.spread.items():

@@ -231,3 +231,21 @@ def test_peak_step_is_the_step_with_most_first_adoptions():
                             "contagion": {"cascade_probability": 1.0}})
     res = simulate(s, from_networkx(g), runs=2, seed=1)
     assert res.runs["peak_step"].tolist() == [1.0, 1.0]
+
+
+def test_the_cost_curve_accumulates_to_each_runs_cost(result):
+    cost = result.curves["cost"]
+    assert np.all(np.diff(cost, axis=0) >= 0)
+    np.testing.assert_allclose(cost[-1], result.runs["cost"])
+    np.testing.assert_allclose(cost[0], 10 * 100)  # the step-0 wave's enrolment fees, no hours
+    hours_by_step = np.diff(cost, axis=0) / 50  # 50 per hour, no later waves
+    assert np.all(hours_by_step <= 4 + 1e-9)  # 4 facilitator hours per step at most
+
+
+def test_the_cost_curve_charges_enrolment_fees_at_each_waves_step():
+    s = Scenario.from_dict({"horizon": 6, "network": {"generator": "complete", "n": 30},
+                            "push": {"cost_per_site": 10, "cost_per_hour": 0,
+                                     "waves": [{"step": 2, "size": 5}, {"step": 4, "size": 3}]}})
+    res = simulate(s, runs=2, seed=1)
+    assert res.curves["cost"][:, 0].tolist() == [0, 0, 50, 50, 80, 80, 80]
+    assert "cost_mean" in res.to_csv(table="curves").splitlines()[0]

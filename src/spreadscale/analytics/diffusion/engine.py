@@ -304,7 +304,13 @@ class _Kernel:
         enrolled_count: Any = np.zeros(b)
         ever_count = ever.sum(axis=0).astype(float)
         abandoned_count = np.zeros(b)
-        curves = {k: np.zeros((T + 1, b)) for k in ("adoption", "ever", "effective", "abandoned")}
+        curves = {k: np.zeros((T + 1, b))
+                  for k in ("adoption", "ever", "effective", "abandoned", "cost")}
+        # cumulative enrolment fees per step: enrolments happen only at the waves' steps
+        fees = np.zeros((T + 1, b))
+        if push and self.enrol_step is not None and push.cost_per_site:
+            for w in sorted({step for step, _, _, _ in m.waves if step <= T}):
+                fees[w:] += (self.enrol_step == w).sum(axis=0) * push.cost_per_site
         served: Any = None
         enrolled: Any = None
         if fid is not None and push:
@@ -448,6 +454,8 @@ class _Kernel:
             curves["adoption"][t] = (ones @ A).astype(np.float64) / n
             curves["ever"][t] = ever_count / n
             curves["abandoned"][t] = abandoned_count / n
+            if push:
+                curves["cost"][t] = hours * push.cost_per_hour + fees[t]
             if fid is None:
                 curves["effective"][t] = curves["adoption"][t]
             else:
