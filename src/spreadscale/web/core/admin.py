@@ -31,6 +31,19 @@ def _programme_and_site(obj: Model) -> tuple[Any, Any]:
     return programme, site
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable by stewards, changed only through the actions (or never, for the event log)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class AuditedAdmin(admin.ModelAdmin):
     """A ModelAdmin whose saves and deletes (inline rows included) are recorded as Events."""
 
@@ -141,16 +154,7 @@ class MembershipAdmin(AuditedAdmin):
 
 
 @admin.register(models.Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "verb", "object_type", "object_id", "actor", "programme", "site"]
     list_filter = ["verb", "programme"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

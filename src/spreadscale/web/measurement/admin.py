@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from spreadscale.web.core.admin import AuditedAdmin
+from spreadscale.web.core.admin import AuditedAdmin, ReadOnlyAdmin
 from spreadscale.web.measurement import models
 
 
@@ -28,7 +28,7 @@ class RevisionInline(admin.TabularInline):
 
 
 @admin.register(models.Observation)
-class ObservationAdmin(admin.ModelAdmin):
+class ObservationAdmin(ReadOnlyAdmin):
     """Read-only: values change through the entry grid, the import or the API, which validate
     them, keep the earlier value as a revision and record an Event."""
 
@@ -47,11 +47,3 @@ class ObservationAdmin(admin.ModelAdmin):
     inlines = [RevisionInline]
     list_select_related = ["measure", "site"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
