@@ -65,3 +65,54 @@ def test_another_sites_chart_is_not_exported_to_a_site_lead(client_for, site):
         )
     )
     assert response.status_code in (403, 404)
+
+
+def _render_like_the_export(spec):
+    import vl_convert
+
+    from spreadscale.web.measurement.views import VL_VERSION
+
+    spec = {**spec, "width": 720, "height": 300, "background": "white"}
+    return vl_convert.vegalite_to_svg(spec, vl_version=VL_VERSION).encode()
+
+
+def _set_y_scale(user, programme, y_scale):
+    from spreadscale.web.measurement import actions
+    from spreadscale.web.measurement.models import Measure
+
+    measure = Measure.objects.get(programme=programme, slug="bundle-compliance")
+    current = actions.chart_settings_for(measure)
+    actions.update_chart_settings(
+        user("lead"),
+        measure,
+        chart=current.chart,
+        rules=current.rules,
+        y_scale=y_scale,
+        reason="compare sites on one scale",
+        expected_version=current.version,
+    )
+
+
+@pytest.mark.parametrize("y_scale", ["shared", "free"])
+def test_an_exported_chart_uses_the_pages_y_scale(y_scale, client_for, site, user, programme):
+    _set_y_scale(user, programme, y_scale)
+    client = client_for("lead")
+    ra1 = site("RA1-GICU")
+    page = client.get(_url("measure_detail", measure_slug="bundle-compliance"))
+    shown = next(t for t in page.context["tables"] if t["row"].enrolment.site_id == ra1.pk)
+    y = shown["spec"]["layer"][0]["encoding"]["y"] if "layer" in shown["spec"] else {}
+    link = _url("measure_chart_export", measure_slug="bundle-compliance", site_id=ra1.pk, fmt="svg")
+    assert f'href="{link}?page=1"' in page.text
+    exported = client.get(link, {"page": 1})
+    assert exported.status_code == 200
+    assert exported.content == _render_like_the_export(shown["spec"])
+    # without the page's query the export still uses the unfiltered page holding the site
+    assert client.get(link).content == exported.content
+    if y_scale == "shared":  # the test has teeth: the shared range differs from the site's own
+        assert "domain" in str(y) or "domain" in str(shown["spec"])
+        alone = client.get(
+            _url("measure_detail", measure_slug="bundle-compliance"), {"site": "RA1-GICU"}
+        ).context["tables"][0]["spec"]
+        assert _render_like_the_export(alone) != exported.content
+        filtered = client.get(link, {"site": "RA1-GICU", "page": 1})
+        assert filtered.content == _render_like_the_export(alone)

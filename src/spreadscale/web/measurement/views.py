@@ -66,17 +66,13 @@ def measure_detail(request: HttpRequest, slug: str, measure_slug: str) -> HttpRe
         access.require(False)
 
     site_filter = request.GET.get("site", "")
-    readable = [r for r in rows if access.can_read_site(r.enrolment.site_id)]
-    if site_filter:
-        readable = [r for r in readable if r.enrolment.site.code == site_filter]
-    paginator = Paginator(readable, SITES_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = _chart_page(access, rows, site_filter, request.GET.get("page"))
     readable = list(page.object_list)
     site_ids = [r.enrolment.site_id for r in readable]
     settings = actions.chart_settings_for(measure)
     charts = selectors.measure_charts(measure, site_ids, settings)
     notes = annotations.annotations_for(access, measure, site_ids)
-    y_domain = charts.y_domain() if settings.y_scale == ChartSettings.YScale.SHARED else None
+    y_domain = _y_domain(charts, settings)
     tables = [
         {
             "row": r,
@@ -182,6 +178,21 @@ def _save(
         request, f"Saved {measure.name} for {enrolment.site.name}, {data['period']:%d %b %Y}."
     )
     return True
+
+
+def _chart_page(access: permissions.Access, rows, site_filter: str, number):
+    """The page of site charts the measure page shows for a site filter and page number."""
+    readable = [r for r in rows if access.can_read_site(r.enrolment.site_id)]
+    if site_filter:
+        readable = [r for r in readable if r.enrolment.site.code == site_filter]
+    return Paginator(readable, SITES_PER_PAGE).get_page(number)
+
+
+def _y_domain(
+    charts: selectors.MeasureCharts, settings: ChartSettings
+) -> tuple[float, float] | None:
+    """The y-range the measure page draws with: shared over the page's sites, or free."""
+    return charts.y_domain() if settings.y_scale == ChartSettings.YScale.SHARED else None
 
 
 def _site_chart(
@@ -351,10 +362,24 @@ def chart_export(
     enrolment = permissions.enrolment_for(access, site_id)
     access.require(access.can_read_site(site_id))
     settings = actions.chart_settings_for(measure)
-    charts = selectors.measure_charts(measure, [site_id], settings)
+    site_ids = [site_id]
+    if settings.y_scale == ChartSettings.YScale.SHARED:
+        # the page the chart was shown on (?site=…&page=… as in its links), else the
+        # unfiltered page holding this site: its y-range is shared with those sites
+        rows = core_selectors.site_rows(access.programme)
+        page = _chart_page(access, rows, request.GET.get("site", ""), request.GET.get("page"))
+        shown = [r.enrolment.site_id for r in page.object_list]
+        if site_id not in shown:
+            readable = [
+                r.enrolment.site_id for r in rows if access.can_read_site(r.enrolment.site_id)
+            ]
+            start = readable.index(site_id) // SITES_PER_PAGE * SITES_PER_PAGE
+            shown = readable[start : start + SITES_PER_PAGE]
+        site_ids = shown
+    charts = selectors.measure_charts(measure, site_ids, settings)
     notes = annotations.annotations_for(access, measure, [site_id])
     row = core_selectors.SiteRow(enrolment, None, None)
-    spec = _site_chart(measure, row, charts, notes, None)["spec"]
+    spec = _site_chart(measure, row, charts, notes, _y_domain(charts, settings))["spec"]
     spec = {**spec, "width": 720, "height": 300}
     return chart_download(spec, fmt, f"{measure.slug}-{enrolment.site.code}.{fmt}")
 
