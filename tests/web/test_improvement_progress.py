@@ -17,8 +17,9 @@ from spreadscale.web.permissions import access_for
 URL = reverse("progress_scores", kwargs={"slug": "clabsi"})
 
 
-def _post(client, site_id, rater, score="3.0", month="2026-06"):
-    return client.post(URL, {"site": site_id, "month": month, "rater": rater, "score": score})
+def _post(client, site_id, rater, score="3.0", month="2030-06", **extra):
+    data = {"site": site_id, "month": month, "rater": rater, "score": score, **extra}
+    return client.post(URL, data)
 
 
 @pytest.mark.parametrize(
@@ -100,3 +101,39 @@ def test_scores_are_recorded_as_events(programme, user, site):
     from spreadscale.web.core.models import Event
 
     assert Event.objects.filter(verb="progress_score.recorded", object_id=str(score.pk)).exists()
+
+
+def test_the_form_does_not_overwrite_a_score_someone_else_entered_for_that_month(client_for, site):
+    unit = site("RA1-GICU")
+    assert _post(client_for("site_a"), unit.pk, "team", score="3.0").status_code == 302
+    # A colleague, with the form opened before that score existed, enters the same month.
+    late = _post(client_for("member_a"), unit.pk, "team", score="1.5")
+    assert late.status_code == 422
+    assert "changed by someone else" in late.content.decode()
+    score = ProgressScore.objects.get(site=unit, month=date(2030, 6, 1), rater="team")
+    assert score.score == Decimal("3.0") and score.entered_by.username == "site"
+
+
+def test_correcting_a_score_sends_the_version_read_and_a_stale_correction_is_refused(
+    client_for, site
+):
+    unit = site("RA1-GICU")
+    _post(client_for("site_a"), unit.pk, "team", score="3.0")
+    score = ProgressScore.objects.get(site=unit, month=date(2030, 6, 1), rater="team")
+    page = client_for("member_a").get(f"{URL}?correct={score.pk}")
+    form = page.context["form"]
+    assert form["version"].value() == score.version and form["score"].value() == "3.0"
+    assert f'?correct={score.pk}"' in page.content.decode()
+    fixed = _post(client_for("member_a"), unit.pk, "team", score="3.5", version=score.version)
+    assert fixed.status_code == 302
+    stale = _post(client_for("site_a"), unit.pk, "team", score="4.0", version=score.version)
+    assert stale.status_code == 422 and "changed by someone else" in stale.content.decode()
+    score.refresh_from_db()
+    assert score.score == Decimal("3.5")
+
+
+def test_only_a_rater_of_the_score_gets_it_to_correct(client_for, site):
+    score = ProgressScore.objects.filter(site=site("RA1-GICU"), rater="facilitator").first()
+    page = client_for("site_a").get(f"{URL}?correct={score.pk}")
+    assert page.context["form"]["version"].value() is None
+    assert f'?correct={score.pk}"' not in page.content.decode()

@@ -221,6 +221,9 @@ class ScoreForm(forms.Form):
     note = forms.CharField(
         label="Why this score", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    # The version of the score being corrected; empty for a new one (so an existing score for
+    # that month, entered meanwhile by someone else, is not overwritten).
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(
         self, *args, sites: list[tuple[int, str]], raters: list[tuple[str, str]], **kwargs

@@ -503,6 +503,26 @@ def pdsa_detail(request: HttpRequest, slug: str, cycle_id: int) -> HttpResponse:
     )
 
 
+def _correcting(access: permissions.Access, request: HttpRequest) -> dict:
+    """The form's starting values when correcting a score (?correct=<id>), with its version."""
+    pk = request.GET.get("correct", "")
+    score = (
+        ProgressScore.objects.filter(programme=access.programme, pk=int(pk)).first()
+        if pk.isdigit()
+        else None
+    )
+    if score is None or not access.can_rate_progress(score.site_id, score.rater):
+        return {}
+    return {
+        "site": score.site_id,
+        "month": f"{score.month:%Y-%m}",
+        "rater": score.rater,
+        "score": str(score.score),
+        "note": score.note,
+        "version": score.version,
+    }
+
+
 @login_required
 def progress(request: HttpRequest, slug: str) -> HttpResponse:
     access = permissions.access_for(request.user, slug)
@@ -513,7 +533,11 @@ def progress(request: HttpRequest, slug: str) -> HttpResponse:
         if any(access.can_rate_progress(s, value) for s, _ in _site_choices(access, lambda _: True))
     ]
     sites = _site_choices(access, lambda s: any(access.can_rate_progress(s, r) for r, _ in raters))
-    form = ScoreForm(sites=sites, raters=raters) if sites else None
+    form = (
+        ScoreForm(sites=sites, raters=raters, initial=_correcting(access, request))
+        if sites
+        else None
+    )
     status = 200
     if request.method == "POST":
         access.require(bool(sites))
@@ -531,6 +555,8 @@ def progress(request: HttpRequest, slug: str) -> HttpResponse:
                     rater=data["rater"],
                     score=data["score"],
                     note=data["note"],
+                    # a new score expects none yet (version 0); a correction the one it read
+                    expected_version=data["version"] or 0,
                 )
             except ValidationError as exc:
                 add_errors(form, exc)
@@ -541,6 +567,11 @@ def progress(request: HttpRequest, slug: str) -> HttpResponse:
     site_filter = request.GET.get("site", "")
     only = _diagram_site(access, site_filter)
     rows, distribution = selectors.score_months(access, only.pk if only else None)
+    for r in rows:  # which of the two scores this user may correct
+        for rater in ProgressScore.Rater.values:
+            r[f"{rater}_editable"] = bool(r.get(rater)) and access.can_rate_progress(
+                r["site"].pk, rater
+            )
     return render(
         request,
         "improvement/progress.html",
