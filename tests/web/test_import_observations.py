@@ -199,3 +199,96 @@ def test_an_xml_bomb_workbook_is_refused_and_nothing_is_written(client_for):
     assert response.status_code == 422
     assert "could not be read safely" in response.text
     assert _count() == 0
+
+
+# --- where uploads wait, and how long ---------------------------------------------------------
+
+
+@pytest.fixture
+def home(settings, tmp_path):
+    settings.HOME = tmp_path
+    return tmp_path
+
+
+def test_uploads_wait_in_the_data_directory_and_go_after_the_import(client_for, home):
+    client = client_for("site_a")
+    preview = _upload(client, GOOD)
+    stored = home / "imports" / f"{preview.context['token']}.bin"
+    assert stored.read_bytes() == GOOD.encode()
+    assert _commit(client, preview).status_code == 302
+    assert not stored.exists()
+
+
+def test_an_abandoned_upload_is_removed_when_a_new_one_is_stored(client_for, home):
+    import os
+    import time
+
+    client = client_for("site_a")
+    old = _upload(client, GOOD)
+    recent = _upload(client, GOOD)
+    old_path = home / "imports" / f"{old.context['token']}.bin"
+    recent_path = home / "imports" / f"{recent.context['token']}.bin"
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old_path, (two_days_ago, two_days_ago))
+    newest = _upload(client_for("site_b"), GOOD.replace("RA1", "RB1"))
+    assert not old_path.exists()
+    assert recent_path.exists()  # less than a day old: kept
+    assert (home / "imports" / f"{newest.context['token']}.bin").exists()
+    # the abandoned preview's form now asks for the file again; nothing is imported
+    gone = _commit(client, old)
+    assert gone.status_code == 422 and "Choose a CSV or XLSX file" in gone.text
+    assert _count() == 0
+
+
+def test_an_expired_upload_is_not_imported_even_before_pruning(client_for, home):
+    import os
+    import time
+
+    client = client_for("site_a")
+    preview = _upload(client, GOOD)
+    path = home / "imports" / f"{preview.context['token']}.bin"
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(path, (two_days_ago, two_days_ago))
+    assert _commit(client, preview).status_code == 422
+    assert not path.exists() and _count() == 0
+
+
+def test_discard_only_touches_upload_tokens(client_for, home):
+    outside = home / "keep.bin"
+    outside.write_text("x")
+    client = client_for("site_a")
+    response = client.post(_url("measurement_import_discard"), {"token": "../keep"})
+    assert response.status_code == 302
+    assert outside.exists()
+
+
+# --- the full problem list -------------------------------------------------------------------
+
+
+def test_every_problem_downloads_as_csv_beyond_the_500_shown(client_for):
+    import csv
+
+    client = client_for("site_a")
+    rows = "".join(
+        f"bundle-compliance,RA1-GICU,{2100 + k // 12}-{k % 12 + 1:02d},x,20,,\n" for k in range(620)
+    )
+    text = GOOD.splitlines()[0] + "\n" + rows + "bundle-compliance,RB1-GICU,2027-01,1,2,,\n"
+    preview = _upload(client, text)
+    assert preview.status_code == 422
+    problems = preview.context["preview"].problems
+    assert len(problems) == 621
+    assert len(preview.context["problems_shown"]) == 500
+    assert "Showing the first 500." in preview.text
+    assert "Download all 621 problems as CSV" in preview.text
+    data = {"token": preview.context["token"], "problems": "csv"}
+    data.update({f"map_{k}": v for k, v in preview.context["mapping"].items()})
+    response = client.post(_url(), data)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"] == 'attachment; filename="data-problems.csv"'
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert lines[0] == ["row", "column", "message"]
+    assert len(lines) == 622
+    assert lines[1] == ["2", "numerator", "'x' is not a number"]
+    assert lines[-1] == ["622", "site", "your role may not enter data for RB1-GICU"]
+    assert _count() == 0

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
-import tempfile
+import time
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -21,8 +22,13 @@ from spreadscale.web.measurement import actions, imports
 from spreadscale.web.measurement.models import Measure, Observation
 from spreadscale.web.measurement.views import _measure
 
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "spreadscale-imports"
 SESSION_KEY = "measurement_imports"
+UPLOAD_TTL = 24 * 3600  # seconds an upload waits for its import before it is removed
+
+
+def upload_dir() -> Path:
+    """Uploads waiting for their import, in the data directory (not the shared /tmp)."""
+    return Path(settings.HOME) / "imports"
 
 
 def _editable(access: permissions.Access) -> set[int]:
@@ -30,18 +36,43 @@ def _editable(access: permissions.Access) -> set[int]:
     return {r.enrolment.site_id for r in rows if access.can_edit_site(r.enrolment.site_id)}
 
 
+def _expired(path: Path, now: float) -> bool:
+    try:
+        return now - path.stat().st_mtime > UPLOAD_TTL
+    except FileNotFoundError:
+        return True
+
+
 def _stored(request: HttpRequest, token: str) -> tuple[Path, str] | None:
     entry = request.session.get(SESSION_KEY, {}).get(token)
     if not entry:
         return None
-    path = UPLOAD_DIR / f"{token}.bin"
-    return (path, entry) if path.exists() else None
+    path = upload_dir() / f"{token}.bin"
+    if _expired(path, time.time()):
+        path.unlink(missing_ok=True)
+        return None
+    return path, entry
+
+
+def prune_uploads(now: float | None = None) -> int:
+    """Remove uploads older than UPLOAD_TTL (abandoned previews); the number removed."""
+    now = time.time() if now is None else now
+    removed = 0
+    for path in upload_dir().glob("*.bin"):
+        if _expired(path, now):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _store(request: HttpRequest, data: bytes, filename: str) -> str:
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    directory = upload_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    prune_uploads()
     token = secrets.token_urlsafe(16)
-    (UPLOAD_DIR / f"{token}.bin").write_bytes(data)
+    path = directory / f"{token}.bin"
+    path.touch(mode=0o600)
+    path.write_bytes(data)
     stored = request.session.get(SESSION_KEY, {})
     stored[token] = filename
     request.session[SESSION_KEY] = stored
@@ -52,7 +83,8 @@ def _forget(request: HttpRequest, token: str) -> None:
     stored = request.session.get(SESSION_KEY, {})
     stored.pop(token, None)
     request.session[SESSION_KEY] = stored
-    (UPLOAD_DIR / f"{token}.bin").unlink(missing_ok=True)
+    if token and token.replace("-", "").replace("_", "").isalnum():
+        (upload_dir() / f"{token}.bin").unlink(missing_ok=True)
 
 
 @login_required
@@ -106,6 +138,12 @@ def import_page(request: HttpRequest, slug: str) -> HttpResponse:
     result = imports.preview(
         access.programme, table, mapping, editable=editable, measure=fixed_measure
     )
+    if request.POST.get("problems") == "csv":
+        body = write_csv(
+            ["row", "column", "message"],
+            ([p.row or "file", p.column, p.message] for p in result.problems),
+        )
+        return _download(body, f"{Path(filename).stem}-problems.csv", "text/csv")
     if request.POST.get("commit") and result.ok:
         try:
             done = imports.commit(
