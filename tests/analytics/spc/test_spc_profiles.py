@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.spc_reference import run_rules
 
 from spreadscale.analytics.spc import CHARTS, PROFILES, RULE_CODES, spc, spc_batch
 from spreadscale.analytics.spc.profiles import RuleProfile
@@ -15,22 +16,7 @@ from spreadscale.analytics.spc.rules import (
     PART_FEW_CROSSINGS,
     PART_TOO_FEW_RUNS,
     PART_TOO_MANY_RUNS,
-    Signals,
-    evaluate,
 )
-
-
-def run_rules(profile: str | RuleProfile, y: list[float], *, run_chart: bool = False) -> Signals:
-    prof = PROFILES[profile] if isinstance(profile, str) else profile
-    v = np.asarray(y, dtype=float)
-    k = v.size
-    nan = np.full(k, np.nan)
-    zero = np.zeros(k)
-    return evaluate(
-        prof, y=v, cl=zero, lcl=nan if run_chart else zero - 3, ucl=nan if run_chart else zero + 3,
-        sig=nan if run_chart else zero + 1, zc=zero, seg=np.zeros(k, np.int64), n_seg=1,
-        include=np.ones(k, bool), runs_off=False, run_chart=run_chart,
-    )
 
 
 def flagged(profile: str | RuleProfile, y: list[float], code: str, **kw: bool) -> list[int]:

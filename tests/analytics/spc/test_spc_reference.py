@@ -2,20 +2,14 @@
 
 Every number here is copied from that table, never from spreadscale's own output.
 """
-
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.spc_reference import E, N, Y
 
 from spreadscale.analytics.spc import PROFILES, spc, spc_batch
 
-Y = [7.62, 10.78, 9.31, 8.9, 11.96, 9.53, 11.62, 8.51, 9.48, 9.63, 11.04, 11.77, 11.18, 9.61,
-     11.32, 9.48, 8.85, 12.81, 11.01, 11.6, 15.85, 10.91, 13, 15.18]
-N = [120, 95, 130, 110, 101, 99, 140, 125, 118, 90, 105, 112, 128, 97, 133, 121, 108, 100, 117,
-     126, 119, 102, 131, 96]
-E = [22, 21, 30, 19, 25, 17, 31, 22, 25, 20, 18, 26, 30, 16, 29, 27, 21, 19, 35, 36, 33, 30,
-     38, 31]
 G = [12, 30, 5, 44, 8, 19, 60, 2, 25, 33, 14, 9, 51, 27, 6, 38, 17, 22]
 
 # call id -> (y, n, kwargs, rows); a row is (CL, aLCL, aUCL, n_useful, longest, max,
