@@ -3,7 +3,8 @@
 Builds a programme of SITES sites × MEASURES weekly measures × WEEKS periods (default
 1,000 × 20 × 104 = 2.08M observations) in a fresh database, then prints the median of 20
 requests for the at-a-glance board and a measure page (50 sites' charts), the query count
-per page, and the time to import a 1M-row CSV through the import path.
+per page, the board's first request with an empty cache and right after one new value, and
+the time to import a 1M-row CSV through the import path.
 
     python benchmarks/measurement_bench.py                      # SQLite in a temp dir
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench python benchmarks/measurement_bench.py
@@ -149,6 +150,39 @@ def _median_ms(client, url: str, n: int = 20) -> tuple[float, int]:
     return statistics.median(times), len(ctx.captured_queries)
 
 
+def bench_after_change(client, lead, measures, units, weeks, n: int = 5) -> tuple[float, float]:
+    """The board's first request with an empty cache (SPC for every series), and the median
+    first request after one new value at one site (SPC for that measure's series only)."""
+    from django.core.cache import cache
+
+    from spreadscale.web.measurement import actions
+
+    url = "/p/bench/glance/"
+    cache.clear()
+    t0 = time.perf_counter()
+    client.get(url)
+    cold = (time.perf_counter() - t0) * 1000
+    times = []
+    for k in range(n):
+        measure = measures[k % len(measures)]
+        actions.record_observation(
+            lead,
+            measure,
+            units[k],
+            actions.ObservationInput(
+                period_start=weeks[-1],
+                numerator=5 if measure.uses_ratio else None,
+                denominator=40 if measure.uses_ratio else None,
+                value=None if measure.uses_ratio else 3.0,
+            ),
+        )
+        t0 = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, response.status_code
+    return cold, statistics.median(times)
+
+
 def bench_import(programme, lead, measures, units, weeks, n_rows: int, tmp: str) -> float:
     from spreadscale.io.observations import guess_mapping
     from spreadscale.io.tables import read_table
@@ -212,6 +246,12 @@ def main() -> None:
             client, f"/p/bench/measures/{measures[0].slug}/", args.requests
         )
         print(f"measure page (50 sites' charts): median {page_ms:.0f} ms, {page_q} queries")
+        cold_ms, changed_ms = bench_after_change(client, lead, measures, units, weeks)
+        print(f"at-a-glance board, empty cache (SPC for every series): {cold_ms:.0f} ms")
+        print(
+            f"at-a-glance board, first request after one value changes (median of 5): "
+            f"{changed_ms:.0f} ms"
+        )
         secs = bench_import(programme, lead, measures, units, weeks, args.import_rows, tmp)
         print(f"import of a {args.import_rows:,}-row CSV: {secs:.1f} s")
         sys.stdout.flush()

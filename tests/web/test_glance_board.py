@@ -204,3 +204,138 @@ def test_funnel_exports_refuse_other_formats_and_non_ratio_measures(client_for):
         .status_code
         == 404
     )
+
+
+# --- the board's cache: per measure, renewed by the writes that change its cells ---------------
+
+
+def _computed_measures(monkeypatch):
+    """Record which measures the board recomputes (the real computation still runs)."""
+    from spreadscale.web.measurement import board
+
+    seen: list[str] = []
+    real = board.selectors.charts_from_rows
+
+    def spy(measure, *args, **kwargs):
+        seen.append(measure.slug)
+        return real(measure, *args, **kwargs)
+
+    monkeypatch.setattr(board.selectors, "charts_from_rows", spy)
+    return seen
+
+
+def test_a_new_value_recomputes_only_its_own_measure(
+    client_for, user, site, programme, monkeypatch
+):
+    from datetime import date
+
+    from spreadscale.web.measurement import actions
+    from spreadscale.web.measurement.models import Measure
+
+    client = client_for("lead")
+    client.get(_url("measurement_glance"))
+    seen = _computed_measures(monkeypatch)
+    client.get(_url("measurement_glance"))
+    assert seen == []  # nothing changed: every measure comes from the cache
+    measure = Measure.objects.get(programme=programme, slug="bundle-compliance")
+    actions.record_observation(
+        user("site_a"),
+        measure,
+        site("RA1-GICU"),
+        actions.ObservationInput(period_start=date(2030, 1, 1), numerator=1, denominator=4),
+    )
+    client.get(_url("measurement_glance"))
+    assert seen == ["bundle-compliance"]
+
+
+def test_chart_settings_and_the_measure_definition_are_part_of_the_key(
+    client_for, user, programme, monkeypatch
+):
+    from spreadscale.web.measurement import actions
+    from spreadscale.web.measurement.models import Measure
+
+    client = client_for("lead")
+    client.get(_url("measurement_glance"))
+    seen = _computed_measures(monkeypatch)
+    measure = Measure.objects.get(programme=programme, slug="bundle-compliance")
+    settings = actions.chart_settings_for(measure)
+    actions.update_chart_settings(
+        user("lead"),
+        measure,
+        chart=settings.chart,
+        rules="ihi" if settings.rules != "ihi" else "anhoej",
+        y_scale=settings.y_scale,
+        reason="Programme standard",
+        expected_version=settings.version,
+    )
+    client.get(_url("measurement_glance"))
+    assert seen == ["bundle-compliance"]
+    other = Measure.objects.filter(programme=programme).exclude(pk=measure.pk).first()
+    other.target = 42.0  # an admin edit records no observation but changes the assurance icons
+    other.save()
+    client.get(_url("measurement_glance"))
+    assert seen == ["bundle-compliance", other.slug]
+
+
+def _token(measure):
+    measure.refresh_from_db()
+    return measure.data_token
+
+
+def test_each_write_to_a_measure_renews_its_token(user, site, programme):
+    from datetime import date
+
+    from django.core.exceptions import ValidationError
+
+    from spreadscale.web.measurement import actions
+    from spreadscale.web.measurement.models import Measure
+
+    measure = Measure.objects.get(programme=programme, slug="bundle-compliance")
+    other = Measure.objects.filter(programme=programme).exclude(pk=measure.pk).first()
+    other_token = _token(other)
+    lead, unit = user("lead"), site("RA1-GICU")
+    entry = actions.ObservationInput(period_start=date(2030, 1, 1), numerator=1, denominator=4)
+
+    before = _token(measure)
+    actions.record_observation(lead, measure, unit, entry)  # created
+    assert _token(measure) != before
+    before = _token(measure)
+    actions.record_observation(lead, measure, unit, entry)  # the same numbers: nothing changes
+    assert _token(measure) == before
+    actions.record_observation(
+        lead,
+        measure,
+        unit,
+        actions.ObservationInput(period_start=date(2030, 1, 1), numerator=2, denominator=4),
+    )  # revised
+    assert _token(measure) != before
+
+    row = actions.ObservationRow(
+        measure=measure.slug,
+        site="RA1-GICU",
+        period_start=date(2030, 1, 1),
+        numerator=3,
+        denominator=4,
+    )
+    before = _token(measure)
+    actions.import_observations(lead, programme, [row])  # an import's revision
+    assert _token(measure) != before
+    before = _token(measure)
+    actions.import_observations(lead, programme, [row])  # re-imported unchanged
+    assert _token(measure) == before
+    with pytest.raises(ValidationError):  # refused: nothing written, token kept
+        actions.import_observations(
+            lead,
+            programme,
+            [row, actions.ObservationRow(measure="nope", site="X", period_start=date(2030, 1, 1))],
+        )
+    assert _token(measure) == before
+
+    adj = actions.add_adjustment(
+        lead, measure, unit, kind="phase", on=date(2030, 1, 1), reason="New process"
+    )
+    assert _token(measure) != before
+    before = _token(measure)
+    actions.withdraw_adjustment(lead, adj)
+    assert _token(measure) != before
+    assert _token(other) == other_token  # no write touched the other measure

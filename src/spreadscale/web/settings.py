@@ -123,6 +123,16 @@ def _databases() -> dict[str, dict[str, object]]:
 DATABASES = _databases()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Per process. The at-a-glance board keeps one entry per measure (its cells for every enrolled
+# site), keyed on the measure's data token, so entries are never stale, only unused; the default
+# limit of 300 entries would evict a large programme's board on every view.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": env_int("SPREADSCALE_CACHE_ENTRIES", 5000)},
+    }
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,11 +27,22 @@ from spreadscale.web.measurement.models import (
     Measure,
     Observation,
     ObservationRevision,
+    new_data_token,
 )
 
 Kind = Measure.DataKind
 FLAG_VALUES = frozenset(Flag.values)
 GRANULARITY_VALUES = frozenset(Granularity.values)  # looked up once: enum .values is slow per row
+
+
+def data_changed(measure_ids: Iterable[int]) -> None:
+    """Renew the data token of measures whose observations or chart adjustments changed.
+
+    Call it inside the write's transaction: a rollback then keeps the old token with the old data.
+    """
+    ids = set(measure_ids)
+    if ids:
+        Measure.objects.filter(pk__in=ids).update(data_token=new_data_token())
 
 
 @transaction.atomic
@@ -218,6 +230,7 @@ def record_observation(
             raise StaleEdit("This observation")
         obs = Observation.objects.get(pk=existing.pk)
         verb = "observation.revised"
+    data_changed([measure.pk])
     record_event(
         actor,
         verb,
@@ -486,6 +499,7 @@ def _write_rows(
                 changed.append(
                     Observation(
                         pk=pk,
+                        measure_id=measure.pk,
                         site_id=site_id,
                         numerator=fields[0],
                         denominator=fields[1],
@@ -514,6 +528,7 @@ def _write_rows(
             batch_size=1000,
         )
         result.created, result.revised = len(new), len(changed)
+        data_changed({t[0] for t in new} | {o.measure_id for o in changed})
         per_site: dict[int, list[int]] = {}
         for t in new:
             per_site.setdefault(t[1], [0, 0])[0] += 1
@@ -621,6 +636,7 @@ def add_adjustment(
         reason=reason.strip(),
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
+    data_changed([measure.pk])
     record_event(
         actor,
         f"chart.{kind}_added",
@@ -640,6 +656,7 @@ def withdraw_adjustment(actor: Actor, adjustment: ChartAdjustment) -> ChartAdjus
     adjustment.withdrawn_at = timezone.now()
     adjustment.withdrawn_by = actor if actor is not None and actor.is_authenticated else None
     adjustment.save(update_fields=["withdrawn_at", "withdrawn_by"])
+    data_changed([adjustment.measure_id])
     record_event(
         actor,
         f"chart.{adjustment.kind}_withdrawn",

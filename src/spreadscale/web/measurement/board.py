@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from spreadscale.charts.spc import funnel_spec, sparkline_points
 from spreadscale.io.tables import write_xlsx
 from spreadscale.web import permissions
 from spreadscale.web.core import selectors as core_selectors
-from spreadscale.web.core.models import Event, Phase
+from spreadscale.web.core.models import Phase
 from spreadscale.web.measurement import actions, selectors
 from spreadscale.web.measurement.entry import period_label, shift_period
 from spreadscale.web.measurement.io_views import XLSX, _download
@@ -103,28 +104,67 @@ def _board(access: permissions.Access, region: str, phase: str) -> dict[str, Any
     return {"measures": measures, "rows": board_rows, "rollups": rollups}
 
 
+CACHE_SECONDS = 24 * 3600
+
+
+def _cells_key(m: Measure, s: ChartSettings, sites: str) -> str:
+    """A cache key that changes whenever the measure's cells could.
+
+    ``data_token`` is renewed by every observation or chart-adjustment write (see
+    ``actions.data_changed``); the measure's own definition (edited in the admin), its chart
+    settings and the set of enrolled sites are part of the key too.
+    """
+    definition = (
+        m.data_token,
+        m.data_kind,
+        m.improvement,
+        m.target,
+        m.multiplier,
+        m.frequency,
+        s.chart,
+        s.rules,
+        s.version,
+        sites,
+    )
+    digest = hashlib.sha256(repr(definition).encode()).hexdigest()[:32]
+    return f"measurement-glance-{m.pk}-{digest}"
+
+
 def _programme_cells(
     access: permissions.Access,
     measures: list[Measure],
     settings: dict[int, ChartSettings],
     site_ids: list[int],
 ) -> tuple[dict[int, dict[int, Cell]], dict[int, str]]:
-    """Cells for every enrolled site, cached until the programme's event log moves on.
+    """Cells for every enrolled site, cached per measure until that measure's data changes.
 
-    Every write records an Event, so the newest event (id and time) is a cheap, exact
-    version stamp; the cache holds all sites and each viewer sees only their readable rows.
+    A new value at one site recomputes that measure's series only, not the programme's. The
+    cache holds all enrolled sites; each viewer sees only their readable rows. The measures'
+    tokens were read before the observations below, so a write landing in between leaves
+    newer data under an older key (never used again) rather than older data under a newer one.
     """
-    stamp = (
-        Event.objects.filter(programme=access.programme)
-        .order_by("-pk")
-        .values_list("pk", "created_at")
-        .first()
-    )
-    pk, at = stamp or (0, None)
-    key = f"measurement-glance-{access.programme.pk}-{pk}-{at.timestamp() if at else 0}-{len(site_ids)}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    sites = hashlib.sha256(",".join(map(str, sorted(site_ids))).encode()).hexdigest()
+    keys = {m.pk: _cells_key(m, settings[m.pk], sites) for m in measures}
+    found = cache.get_many(list(keys.values()))
+    missing = [m for m in measures if keys[m.pk] not in found]
+    if missing:
+        found.update(_compute_cells(missing, settings, site_ids, keys))
+    out: dict[int, dict[int, Cell]] = {}
+    errors: dict[int, str] = {}
+    for m in measures:
+        out[m.pk], error = found[keys[m.pk]]
+        if error:
+            errors[m.pk] = error
+    return out, errors
+
+
+def _compute_cells(
+    measures: list[Measure],
+    settings: dict[int, ChartSettings],
+    site_ids: list[int],
+    keys: dict[int, str],
+) -> dict[str, tuple[dict[int, Cell], str]]:
+    """SPC for every enrolled site's series of these measures, one batch per measure."""
     obs = selectors.fetch_rows(
         Observation.objects.filter(measure__in=measures, site_id__in=site_ids)
         .order_by("measure_id", "site_id", "period_start")
@@ -138,8 +178,7 @@ def _programme_cells(
     by_measure: dict[int, list[tuple]] = {}
     for o in obs:
         by_measure.setdefault(o[0], []).append(o[1:])
-    out: dict[int, dict[int, Cell]] = {}
-    errors: dict[int, str] = {}
+    computed: dict[str, tuple[dict[int, Cell], str]] = {}
     for m in measures:
         charts = selectors.charts_from_rows(
             m,
@@ -149,11 +188,12 @@ def _programme_cells(
             [a for a in adjustments if a.measure_id == m.pk],
             tail=SPARK_POINTS,
         )
-        out[m.pk] = {sid: _cell(sc) for sid, sc in charts.sites.items()}
-        if charts.error:
-            errors[m.pk] = charts.error
-    cache.set(key, (out, errors), timeout=3600)
-    return out, errors
+        computed[keys[m.pk]] = (
+            {sid: _cell(sc) for sid, sc in charts.sites.items()},
+            charts.error or "",
+        )
+    cache.set_many(computed, timeout=CACHE_SECONDS)
+    return computed
 
 
 def _cell(sc: selectors.SiteChart) -> Cell:

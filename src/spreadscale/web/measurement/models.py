@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -15,6 +17,10 @@ class Granularity(models.TextChoices):
     QUARTER = "quarter", "Quarter"
     YEAR = "year", "Year"
     EVENT = "event", "Event (time between events)"
+
+
+def new_data_token() -> str:
+    return uuid.uuid4().hex
 
 
 class Measure(models.Model):
@@ -65,6 +71,13 @@ class Measure(models.Model):
         max_length=10, choices=Granularity.choices, default=Granularity.MONTH
     )
     order = models.PositiveIntegerField(default=0)
+    data_token = models.CharField(
+        max_length=32,
+        default=new_data_token,
+        editable=False,
+        help_text="Renewed by every write to this measure's observations or chart adjustments; "
+        "the board's cache is keyed on it.",
+    )
 
     class Meta:
         ordering = ["programme", "order", "name"]
