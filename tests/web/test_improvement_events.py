@@ -82,6 +82,7 @@ def _today_all_verbs(programme, user, site):
     fidelity.adopt_adaptation(user("site_b"), a, site("RB1-GICU"), date_effective=date(2030, 4, 1))
     spare = core.add_component(lead, intervention, name="Spare", kind="adaptable_form")
     fidelity.retire_component(lead, spare)
+    fidelity.restore_component(lead, spare)
     fidelity.delete_component(lead, spare)
     gate = fidelity.create_stage_gate(
         lead, programme, to_phase="sustaining", kind="role_in_place", role="facilitator"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
 from collections.abc import Iterator
@@ -112,6 +113,58 @@ def add_component(actor: Actor, intervention: Intervention, **fields: Any) -> Co
         component,
         programme=intervention.programme,
         payload={"name": component.name, "kind": component.kind},
+    )
+    return component
+
+
+COMPONENT_FIELDS = ("name", "kind", "description", "fidelity_criterion", "order")
+
+
+@transaction.atomic
+def update_component(
+    actor: Actor, component: Component, *, expected_version: int, **fields: Any
+) -> Component:
+    """Reword, reorder or reclassify a component (optimistic locking on version)."""
+    unknown = set(fields) - set(COMPONENT_FIELDS)
+    if unknown:
+        raise ValidationError({f: "This field cannot be edited here." for f in sorted(unknown)})
+    fields = {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()}
+    changed = [f for f in COMPONENT_FIELDS if f in fields and fields[f] != getattr(component, f)]
+    # Ratings, and fidelity consistency computed from the kind, were judged against the old kind.
+    if "kind" in changed and (component.ratings.exists() or component.adaptations.exists()):
+        raise ValidationError(
+            {
+                "kind": f"{component.name} has fidelity ratings or adaptations recorded as a "
+                f"{component.get_kind_display().lower()}: retire it and add a new component "
+                "of the other kind instead."
+            }
+        )
+    candidate = copy.copy(component)
+    for name in changed:
+        setattr(candidate, name, fields[name])
+    _full_clean(candidate, exclude=["version"])
+    updated = Component.objects.filter(pk=component.pk, version=expected_version).update(
+        version=F("version") + (1 if changed else 0),
+        **{name: getattr(candidate, name) for name in changed},
+    )
+    if not updated:
+        raise StaleEdit("This component")
+    if not changed:
+        return component
+    for name in changed:
+        setattr(component, name, getattr(candidate, name))
+    component.version = expected_version + 1
+    record_event(
+        actor,
+        "component.updated",
+        component,
+        programme=component.intervention.programme,
+        payload={
+            "name": component.name,
+            "kind": component.kind,
+            "fields": changed,
+            "version": component.version,
+        },
     )
     return component
 

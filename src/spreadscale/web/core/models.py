@@ -63,6 +63,7 @@ class Component(models.Model):
     )
     order = models.PositiveIntegerField(default=0)
     retired = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["intervention", "order", "name"]
@@ -212,6 +213,7 @@ EVENT_DESCRIPTIONS: dict[str, str] = {
     "programme.created": "Programme set up: {name}",
     "intervention.created": "Intervention described: {name}",
     "component.created": "Component added: {name}",
+    "component.updated": "Component updated: {name} ({field_list}; version {version})",
     "site.created": "Site {code} added",
     "site.enrolled": "Enrolled in the programme",
     "phase.changed": "Phase changed from {from_label} to {to_label}: {reason}",

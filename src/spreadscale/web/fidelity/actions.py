@@ -116,6 +116,8 @@ def record_assessment(
             errors["ratings"] = (
                 f"{c.name} is an adaptable form, not a core function: rate only core functions."
             )
+        elif c.retired:
+            errors["ratings"] = f"{c.name} is retired: it is no longer rated."
         elif r.rating not in frame.codes(frame.RATINGS):
             errors["ratings"] = f"Unknown rating {r.rating!r} for {c.name}."
         elif r.component_id in seen:
@@ -297,8 +299,12 @@ def _check_adaptation(
     data: Mapping[str, Any],
     components: Sequence[Component],
     measures: Sequence[Measure],
+    keep_retired: Iterable[int] = (),
 ) -> dict[str, str]:
-    """Problems with an adaptation's fields, by field name."""
+    """Problems with an adaptation's fields, by field name.
+
+    Retired components may not be newly touched; those in ``keep_retired`` (already touched,
+    or carried by an adopted copy) stay part of the record."""
     errors: dict[str, str] = {}
     if not _enrolled(programme, site):
         errors["site"] = f"{site.code} is not part of {programme.name}."
@@ -346,6 +352,13 @@ def _check_adaptation(
     for c in components:
         if c.intervention_id not in interventions:
             errors["components"] = f"{c.name} belongs to another programme's intervention."
+    kept = set(keep_retired)
+    retired = [c.name for c in components if c.retired and c.pk not in kept]
+    if retired:
+        errors["components"] = (
+            f"{', '.join(retired)} {'is' if len(retired) == 1 else 'are'} retired: "
+            "choose a component in use."
+        )
     if len({c.intervention_id for c in components}) > 1:
         errors["components"] = "An adaptation touches components of one intervention only."
     for m in measures:
@@ -437,7 +450,14 @@ def create_adaptation(
     at: datetime | None = None,
 ) -> Adaptation:
     """Log an adaptation: the essential FRAME fields now, the rest now or later."""
-    errors = _check_adaptation(programme, site, data, components, measures)
+    errors = _check_adaptation(
+        programme,
+        site,
+        data,
+        components,
+        measures,
+        keep_retired=[c.pk for c in origin.components.all()] if origin else (),
+    )
     if errors:
         raise ValidationError(errors)
     intervention = components[0].intervention if components else programme.interventions.first()
@@ -483,7 +503,14 @@ def update_adaptation(
     """Complete or correct an adaptation's FRAME record (optimistic locking on version)."""
     merged = {name: getattr(adaptation, name) for name in (*ESSENTIAL, "target", "strategy")}
     merged.update(data)
-    errors = _check_adaptation(adaptation.programme, adaptation.site, merged, components, measures)
+    errors = _check_adaptation(
+        adaptation.programme,
+        adaptation.site,
+        merged,
+        components,
+        measures,
+        keep_retired=adaptation.components.values_list("pk", flat=True),
+    )
     if errors:
         raise ValidationError(errors)
     updated = Adaptation.objects.filter(pk=adaptation.pk, version=expected_version).update(
@@ -617,11 +644,30 @@ def delete_component(actor: Actor, component: Component) -> None:
 @transaction.atomic
 def retire_component(actor: Actor, component: Component) -> Component:
     """Stop asking sites about a component while keeping its history."""
+    if component.retired:
+        raise ValidationError({"retired": f"{component.name} is already retired."})
     component.retired = True
     component.save(update_fields=["retired"])
     record_event(
         actor,
         "component.retired",
+        component,
+        programme=component.intervention.programme,
+        payload={"name": component.name},
+    )
+    return component
+
+
+@transaction.atomic
+def restore_component(actor: Actor, component: Component) -> Component:
+    """Bring a retired component back: sites are asked about it again."""
+    if not component.retired:
+        raise ValidationError({"retired": f"{component.name} is not retired."})
+    component.retired = False
+    component.save(update_fields=["retired"])
+    record_event(
+        actor,
+        "component.restored",
         component,
         programme=component.intervention.programme,
         payload={"name": component.name},

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import Http404, HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
 from spreadscale.analytics import fidelity as frame
 from spreadscale.web import permissions
-from spreadscale.web.core.models import Component, Site
+from spreadscale.web.core import actions as core_actions
+from spreadscale.web.core.models import Component, Intervention, Site
 from spreadscale.web.fidelity import actions
 from spreadscale.web.fidelity.gates import evaluate_gates
 from spreadscale.web.fidelity.models import Adaptation, FidelityAssessment, StageGate
@@ -471,3 +474,137 @@ def move_phase(request: HttpRequest, slug: str, code: str, body: PhaseMoveIn):
             "overridden": unmet,
         },
     )
+
+
+class ComponentOut(Schema):
+    id: int
+    intervention: int
+    name: str
+    kind: str
+    description: str
+    fidelity_criterion: str
+    order: int
+    retired: bool
+    version: int
+    ratings: int = Field(description="Fidelity ratings of it (a component with any is retired).")
+    adaptations: int = Field(description="Adaptations that touch it.")
+
+
+class ComponentIn(Schema):
+    intervention: int | None = Field(
+        None, description="Intervention id; the programme's first when left out."
+    )
+    name: str
+    kind: str = Field(description="core_function or adaptable_form.")
+    description: str = ""
+    fidelity_criterion: str = ""
+    order: int = Field(0, ge=0)
+
+
+class ComponentUpdate(Schema):
+    name: str
+    kind: str = Field(description="core_function or adaptable_form.")
+    description: str = ""
+    fidelity_criterion: str = ""
+    order: int = Field(0, ge=0)
+    version: int = Field(description="The version you read; a stale one is refused.")
+
+
+class ProblemOut(Schema):
+    detail: str
+    errors: list[dict]
+
+
+def _components(access: permissions.Access):
+    return Component.objects.filter(intervention__programme=access.programme).annotate(
+        n_ratings=Count("ratings", distinct=True),
+        n_adaptations=Count("adaptations", distinct=True),
+    )
+
+
+def _component(access: permissions.Access, pk: int) -> Component:
+    c = _components(access).select_related("intervention__programme").filter(pk=pk).first()
+    if c is None:
+        raise Http404("No such component in this programme.")
+    return c
+
+
+def _component_out(c: Component) -> dict:
+    return {
+        name: getattr(c, name)
+        for name in ("id", "name", "kind", "description", "fidelity_criterion", "order")
+    } | {
+        "intervention": c.intervention_id,
+        "retired": c.retired,
+        "version": c.version,
+        "ratings": getattr(c, "n_ratings", 0),
+        "adaptations": getattr(c, "n_adaptations", 0),
+    }
+
+
+@router.get("/programmes/{slug}/components", response=list[ComponentOut])
+def list_components(request: HttpRequest, slug: str):
+    """The intervention's components, retired ones included (``retired``): every member."""
+    access = permissions.access_for(request.user, slug)
+    return [_component_out(c) for c in _components(access)]
+
+
+@router.post("/programmes/{slug}/components", response={201: ComponentOut})
+def create_component(request: HttpRequest, slug: str, body: ComponentIn):
+    access = permissions.access_for(request.user, slug)
+    access.require(access.can_manage_programme)
+    interventions = Intervention.objects.filter(programme=access.programme)
+    intervention = (
+        interventions.filter(pk=body.intervention).first()
+        if body.intervention is not None
+        else interventions.first()
+    )
+    if intervention is None:
+        raise ValidationError({"intervention": "The programme has no such intervention."})
+    c = core_actions.add_component(
+        request.user, intervention, **body.dict(exclude={"intervention"})
+    )
+    return Status(201, _component_out(_component(access, c.pk)))
+
+
+@router.put("/programmes/{slug}/components/{pk}", response=ComponentOut)
+def update_component(request: HttpRequest, slug: str, pk: int, body: ComponentUpdate):
+    """Edit a component (full update); send the version you read."""
+    access = permissions.access_for(request.user, slug)
+    access.require(access.can_manage_programme)
+    c = core_actions.update_component(
+        request.user,
+        _component(access, pk),
+        expected_version=body.version,
+        **body.dict(exclude={"version"}),
+    )
+    return _component_out(c)
+
+
+@router.post("/programmes/{slug}/components/{pk}/retire", response=ComponentOut)
+def retire_component(request: HttpRequest, slug: str, pk: int):
+    """No longer offered for new ratings or adaptations; its history stays."""
+    access = permissions.access_for(request.user, slug)
+    access.require(access.can_manage_programme)
+    return _component_out(actions.retire_component(request.user, _component(access, pk)))
+
+
+@router.post("/programmes/{slug}/components/{pk}/restore", response=ComponentOut)
+def restore_component(request: HttpRequest, slug: str, pk: int):
+    """Bring a retired component back into use."""
+    access = permissions.access_for(request.user, slug)
+    access.require(access.can_manage_programme)
+    return _component_out(actions.restore_component(request.user, _component(access, pk)))
+
+
+@router.delete("/programmes/{slug}/components/{pk}", response={204: None, 409: ProblemOut})
+def delete_component(request: HttpRequest, slug: str, pk: int):
+    """Delete a component nothing refers to; 409 (retire it instead) when it has history."""
+    access = permissions.access_for(request.user, slug)
+    access.require(access.can_manage_programme)
+    try:
+        actions.delete_component(request.user, _component(access, pk))
+    except ValidationError as exc:
+        errors = [{"field": f, "message": m} for f, ms in exc.message_dict.items() for m in ms]
+        return Status(409, {"detail": " ".join(exc.messages), "errors": errors})
+    return Status(204, None)

@@ -11,6 +11,7 @@ EVENT_DESCRIPTIONS: dict[str, str] = {
     "adaptation.updated": "Adaptation record updated: {title} ({fidelity_label}; version {version})",
     "adaptation.published": "Adaptation shared with the programme: {title}",
     "component.retired": "Component retired: {name}",
+    "component.restored": "Component back in use: {name}",
     "component.deleted": "Component deleted: {name}",
     "stage_gate.created": "Stage gate added before {phase_label}: {description}",
     "stage_gate.deleted": "Stage gate removed before {phase_label}: {description}",

@@ -47,6 +47,40 @@ class AssessmentForm(forms.Form):
             )
 
 
+class ComponentForm(forms.Form):
+    """A component of the intervention: added by the lead, or edited with the version read."""
+
+    intervention = forms.TypedChoiceField(label="Intervention", coerce=int)
+    name = forms.CharField(label="Name", max_length=200)
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=Component.Kind.choices,
+        help_text="A core function is kept for fidelity and rated each quarter; an adaptable "
+        "form is expected to vary between sites.",
+    )
+    description = forms.CharField(
+        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    fidelity_criterion = forms.CharField(
+        label="Fidelity criterion",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="How an assessor tells that it is delivered as intended.",
+    )
+    order = forms.IntegerField(label="Order", min_value=0, initial=0)
+
+    def __init__(self, *args, interventions: Sequence, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            # A component stays with its intervention; the editor sends the version it read.
+            del self.fields["intervention"]
+            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput)
+        else:
+            self.fields["intervention"].choices = [(i.pk, i.name) for i in interventions]
+            if len(interventions) == 1:
+                self.fields["intervention"].widget = forms.HiddenInput()
+
+
 class AdaptationForm(forms.Form):
     """The essential FRAME fields; `full=True` adds the rest of the record."""
 

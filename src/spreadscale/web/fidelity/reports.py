@@ -185,7 +185,8 @@ def adaptations_summary(access: Access) -> dict[str, list[SummaryRow]]:
 
 
 def site_history(access: Access, site: Site, components: list[Component]) -> dict[str, Any]:
-    """A site's assessments over time: one column per quarter, one row per core function."""
+    """A site's assessments over time: one column per quarter, one row per core function
+    (retired ones too, where the site has ratings of them)."""
     assessments = list(
         FidelityAssessment.objects.filter(programme=access.programme, site=site)
         .select_related("assessor")
@@ -196,8 +197,11 @@ def site_history(access: Access, site: Site, components: list[Component]) -> dic
         for r in FidelityRating.objects.filter(assessment__in=assessments)
     }
     notes = access.can_read_notes(site.pk)
+    rated = {component_id for _, component_id in ratings}
     rows = []
     for c in components:
+        if c.retired and c.pk not in rated:
+            continue  # a retired function the site was never rated on has no history here
         cells = []
         for a in assessments:
             r = ratings.get((a.pk, c.pk))

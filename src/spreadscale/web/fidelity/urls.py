@@ -16,4 +16,24 @@ urlpatterns = [
     path("adaptations/<int:pk>/publish/", views.adaptation_publish, name="adaptation_publish"),
     path("adaptations/<int:pk>/adopt/", views.adaptation_adopt, name="adaptation_adopt"),
     path("stage-gates/", views.stage_gates, name="stage_gates"),
+    path("components/", views.components, name="components"),
+    path("components/<int:pk>/edit/", views.components, name="component_edit"),
+    path(
+        "components/<int:pk>/retire/",
+        views.component_state,
+        {"change": "retire"},
+        name="component_retire",
+    ),
+    path(
+        "components/<int:pk>/restore/",
+        views.component_state,
+        {"change": "restore"},
+        name="component_restore",
+    ),
+    path(
+        "components/<int:pk>/delete/",
+        views.component_state,
+        {"change": "delete"},
+        name="component_delete",
+    ),
 ]

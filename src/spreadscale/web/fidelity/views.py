@@ -8,19 +8,22 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from spreadscale.charts.spc import spc_spec
 from spreadscale.web import permissions
+from spreadscale.web.core import actions as core_actions
 from spreadscale.web.core import selectors as core_selectors
-from spreadscale.web.core.models import Component, Phase
+from spreadscale.web.core.models import Component, Intervention, Phase
 from spreadscale.web.fidelity import actions, reports
 from spreadscale.web.fidelity.forms import (
     AdaptationForm,
     AdoptForm,
     AssessmentForm,
+    ComponentForm,
     GatedPhaseForm,
     StageGateForm,
 )
@@ -98,7 +101,16 @@ def site_fidelity(request: HttpRequest, slug: str, site_id: int) -> HttpResponse
             status = 422
     elif request.method == "POST":
         access.require(False)
-    history = reports.site_history(access, enrolment.site, components)
+    # The history keeps retired core functions; the form offers only those in use.
+    history = reports.site_history(
+        access,
+        enrolment.site,
+        list(
+            Component.objects.filter(
+                intervention__programme=access.programme, kind=Component.Kind.CORE_FUNCTION
+            )
+        ),
+    )
     return render(
         request,
         "fidelity/site_fidelity.html",
@@ -483,3 +495,134 @@ def move_phase(request: HttpRequest, slug: str, site_id: int) -> HttpResponse:
     context = panel_context(access, enrolment, form)
     context.update(access=access, programme=access.programme, site=enrolment.site)
     return render(request, "fidelity/phase_move.html", context, status=422)
+
+
+def _component(access: permissions.Access, pk: int) -> Component:
+    try:
+        return Component.objects.select_related("intervention__programme").get(
+            pk=pk, intervention__programme=access.programme
+        )
+    except Component.DoesNotExist:
+        raise Http404("No such component in this programme.") from None
+
+
+def _component_fields(data: dict) -> dict:
+    return {name: data[name] for name in core_actions.COMPONENT_FIELDS}
+
+
+@login_required
+def components(request: HttpRequest, slug: str, pk: int | None = None) -> HttpResponse:
+    """The intervention's components: core functions first, retired ones apart.
+
+    The lead adds components here and, at ``components/<pk>/edit/``, edits one."""
+    access = permissions.access_for(request.user, slug)
+    interventions = list(Intervention.objects.filter(programme=access.programme))
+    editing = _component(access, pk) if pk is not None else None
+    if request.method == "POST" or editing is not None:
+        access.require(access.can_manage_programme)
+    form = None
+    status = 200
+    if access.can_manage_programme:
+        if editing is not None:
+            initial = {n: getattr(editing, n) for n in core_actions.COMPONENT_FIELDS}
+            initial["version"] = editing.version
+        else:
+            last = (
+                Component.objects.filter(intervention__programme=access.programme)
+                .order_by("-order")
+                .values_list("order", flat=True)
+                .first()
+            )
+            initial = {
+                "intervention": interventions[0].pk if interventions else None,
+                "kind": Component.Kind.CORE_FUNCTION,
+                "order": (last or 0) + 1,
+            }
+        form = ComponentForm(
+            request.POST or None,
+            initial=initial,
+            interventions=interventions,
+            editing=editing is not None,
+        )
+        if request.method == "POST":
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    if editing is not None:
+                        core_actions.update_component(
+                            request.user,
+                            editing,
+                            expected_version=data["version"],
+                            **_component_fields(data),
+                        )
+                        done = f"Saved “{editing.name}”."
+                    else:
+                        intervention = next(
+                            (i for i in interventions if i.pk == data["intervention"]), None
+                        )
+                        if intervention is None:
+                            raise ValidationError({"intervention": "Choose an intervention."})
+                        added = core_actions.add_component(
+                            request.user, intervention, **_component_fields(data)
+                        )
+                        done = f"Added “{added.name}”."
+                except ValidationError as exc:
+                    add_errors(form, exc)
+                else:
+                    messages.success(request, done)
+                    return redirect("fidelity:components", slug=slug)
+            status = 422
+    rows = list(
+        Component.objects.filter(intervention__programme=access.programme).annotate(
+            n_ratings=Count("ratings", distinct=True),
+            n_adaptations=Count("adaptations", distinct=True),
+        )
+    )
+    groups = []
+    for i in interventions:
+        own = [c for c in rows if c.intervention_id == i.pk]
+        active = sorted(
+            (c for c in own if not c.retired),
+            key=lambda c: (c.kind != Component.Kind.CORE_FUNCTION, c.order, c.name),
+        )
+        groups.append(
+            {"intervention": i, "active": active, "retired": [c for c in own if c.retired]}
+        )
+    return render(
+        request,
+        "fidelity/components.html",
+        {
+            "access": access,
+            "programme": access.programme,
+            "groups": groups,
+            "form": form,
+            "editing": editing,
+            "can_manage": access.can_manage_programme,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def component_state(request: HttpRequest, slug: str, pk: int, change: str) -> HttpResponse:
+    """Retire, bring back or delete a component (the lead); a refusal is shown as a message."""
+    access = permissions.access_for(request.user, slug)
+    access.require(access.can_manage_programme)
+    component = _component(access, pk)
+    name = component.name
+    try:
+        if change == "retire":
+            actions.retire_component(request.user, component)
+            done = f"Retired “{name}”: sites are no longer asked about it; its history stays."
+        elif change == "restore":
+            actions.restore_component(request.user, component)
+            done = f"“{name}” is in use again."
+        else:
+            actions.delete_component(request.user, component)
+            done = f"Deleted “{name}”."
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+    return redirect("fidelity:components", slug=slug)
