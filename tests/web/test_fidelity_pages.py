@@ -248,3 +248,93 @@ def test_garbage_in_the_gated_phase_form_is_refused_by_field(client_for, site):
     assert response.status_code == 422
     text = response.content.decode()
     assert "New phase:" in text and "From:" in text
+
+
+# The cross-site view through the API: the same tables, the same access rules.
+
+STATUS_OF = {
+    "intended": "kept",
+    "adapted_kept": "adapted",
+    "adapted_lost": "lost",
+    "not_delivered": "lost",
+    "not_assessed": "not_assessed",
+}
+
+
+def test_the_matrix_api_gives_each_sites_latest_ratings_beside_its_outcome_status(
+    client_for, programme
+):
+    from spreadscale.web.fidelity.models import FidelityAssessment
+
+    response = client_for("lead").get("/api/programmes/clabsi/fidelity/matrix")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["measure"]["slug"] == "clabsi-rate"
+    assert body["components"][0]["name"] == "Hand hygiene before line access"
+    assert len(body["components"]) == 4
+    assert len(body["rows"]) == 24 and all(r["readable"] for r in body["rows"])
+    rows = {r["site"]: r for r in body["rows"]}
+    latest = (
+        FidelityAssessment.objects.filter(programme=programme, site__code="RA1-GICU")
+        .order_by("period_start")
+        .last()
+    )
+    rated = {r.component_id: r.rating for r in latest.ratings.all()}
+    ra1 = rows["RA1-GICU"]
+    assert ra1["score"] == pytest.approx(latest.score)
+    assert ra1["period_start"] == latest.period_start.isoformat()
+    for cell in ra1["cells"]:
+        assert cell["rating"] == rated.get(cell["component"], "not_assessed")
+        assert cell["status"] == STATUS_OF[cell["rating"]]
+    statuses = {c["status"] for r in body["rows"] for c in r["cells"]}
+    assert {"kept", "adapted", "lost"} <= statuses
+    assert any(r["variation"] and r["latest"] is not None for r in body["rows"])
+    assert rows["RB3-GICU"]["inconsistent_adaptations"] >= 1
+
+
+@pytest.mark.parametrize("persona", ["site_a", "patient"])
+def test_the_matrix_api_hides_other_sites_data_as_the_page_does(client_for, persona):
+    response = client_for(persona).get("/api/programmes/clabsi/fidelity/matrix")
+    assert response.status_code == 200
+    rows = {r["site"]: r for r in response.json()["rows"]}
+    hidden = [r for r in rows.values() if not r["readable"]]
+    assert len(hidden) == 23
+    assert all(
+        r["cells"] == [] and r["score"] is None and r["variation"] is None and r["latest"] is None
+        for r in hidden
+    )
+    assert rows["RA1-GICU"]["readable"] and len(rows["RA1-GICU"]["cells"]) == 4
+    # ratings only: no evidence or assessment notes, whoever asks
+    assert "evidence" not in response.content.decode()
+    assert "note" not in response.content.decode()
+
+
+def test_the_summary_api_counts_adaptations_and_how_often_sites_improved(client_for):
+    body = client_for("evaluator").get("/api/programmes/clabsi/adaptations/summary").json()
+    packaging = next(r for r in body["by_content_type"] if r["code"] == "packaging")
+    assert packaging["sites"] >= 2 and packaging["adaptations"] >= 2
+    assert packaging["improved"] == packaging["adaptations"] == packaging["with_data"]
+    assert packaging["share_improved"] == 1.0
+    inconsistent = next(r for r in body["by_fidelity"] if r["code"] == "inconsistent")
+    assert inconsistent["adaptations"] >= 1
+    assert any(r["code"].startswith("organisation:") for r in body["by_reason"])
+    assert body["caveat"] == "Association in time, not proof of cause."
+    total = sum(r["adaptations"] for r in body["by_fidelity"])
+    assert total == Adaptation.objects.filter(programme__slug="clabsi").count()
+
+
+def test_the_summary_api_counts_only_the_adaptations_the_user_may_read(client_for, programme):
+    from django.db.models import Q
+
+    body = client_for("patient").get("/api/programmes/clabsi/adaptations/summary").json()
+    readable = Adaptation.objects.filter(programme=programme).filter(
+        Q(published=True) | Q(site__code="RA1-GICU")
+    )
+    assert readable.count() < Adaptation.objects.filter(programme=programme).count()
+    assert sum(r["adaptations"] for r in body["by_fidelity"]) == readable.count()
+
+
+def test_outsiders_get_no_cross_site_tables_from_the_api(client_for):
+    client = client_for("outsider")
+    assert client.get("/api/programmes/clabsi/fidelity/matrix").status_code == 404
+    assert client.get("/api/programmes/clabsi/adaptations/summary").status_code == 404

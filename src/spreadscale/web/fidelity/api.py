@@ -14,7 +14,7 @@ from spreadscale.analytics import fidelity as frame
 from spreadscale.web import permissions
 from spreadscale.web.core import actions as core_actions
 from spreadscale.web.core.models import Component, Intervention, Site
-from spreadscale.web.fidelity import actions
+from spreadscale.web.fidelity import actions, reports
 from spreadscale.web.fidelity.gates import evaluate_gates
 from spreadscale.web.fidelity.models import Adaptation, FidelityAssessment, StageGate
 from spreadscale.web.fidelity.selectors import evidence, readable_adaptations
@@ -111,6 +111,131 @@ def create_assessment(request: HttpRequest, slug: str, body: AssessmentIn):
         note=body.note,
     )
     return Status(201, _assessment_out(access, a))
+
+
+class MatrixComponentOut(Schema):
+    id: int
+    name: str
+
+
+class MatrixCellOut(Schema):
+    component: int
+    rating: str = Field(
+        description=f"At the latest assessment: {', '.join(frame.codes(frame.RATINGS))}."
+    )
+    status: str = Field(description="kept, adapted, lost or not_assessed (— on the page).")
+
+
+class MeasureRefOut(Schema):
+    slug: str
+    name: str
+    unit: str
+
+
+class MatrixRowOut(Schema):
+    site: str
+    name: str
+    region: str | None
+    readable: bool = Field(description="False: only the people working with the site see its data.")
+    cells: list[MatrixCellOut]
+    score: float | None
+    period_start: date | None = Field(description="The quarter of the latest assessment.")
+    variation: str | None = Field(
+        description="SPC variation of the outcome measure: common, improvement, concern or neutral."
+    )
+    variation_label: str | None
+    latest: float | None = Field(description="The outcome measure's latest value.")
+    inconsistent_adaptations: int
+
+
+class MatrixOut(Schema):
+    measure: MeasureRefOut | None = Field(description="The programme's primary outcome measure.")
+    components: list[MatrixComponentOut] = Field(description="The core functions in use.")
+    rows: list[MatrixRowOut]
+
+
+STATUS = {"none": "not_assessed"}
+
+
+@router.get("/programmes/{slug}/fidelity/matrix", response=MatrixOut)
+def fidelity_matrix(request: HttpRequest, slug: str):
+    """Sites × core functions at the latest assessment, beside each site's outcome status."""
+    access = permissions.access_for(request.user, slug)
+    matrix = reports.fidelity_matrix(access)
+    m = matrix["measure"]
+    components = matrix["components"]
+    return {
+        "measure": {"slug": m.slug, "name": m.name, "unit": m.unit} if m else None,
+        "components": [{"id": c.pk, "name": c.name} for c in components],
+        "rows": [
+            {
+                "site": r.site.code,
+                "name": r.site.name,
+                "region": r.region.code if r.region else None,
+                "readable": r.readable,
+                "cells": [
+                    {"component": c.pk, "rating": code, "status": STATUS.get(css, css)}
+                    for c, code, (css, _) in zip(components, r.ratings, r.cells, strict=True)
+                ]
+                if r.readable
+                else [],
+                "score": r.score,
+                "period_start": r.period,
+                "variation": r.variation[0] if r.variation else None,
+                "variation_label": r.variation[1] if r.variation else None,
+                "latest": r.latest,
+                "inconsistent_adaptations": r.inconsistent,
+            }
+            for r in matrix["rows"]
+        ],
+    }
+
+
+class SummaryRowOut(Schema):
+    code: str
+    label: str
+    adaptations: int
+    sites: int = Field(description="Sites that made adaptations of this kind.")
+    with_data: int = Field(description="Adaptations with 3 or more points on each side.")
+    improved: int = Field(
+        description="Followed by a special cause in the direction of improvement."
+    )
+    share_improved: float | None
+
+
+class SummaryOut(Schema):
+    by_content_type: list[SummaryRowOut]
+    by_fidelity: list[SummaryRowOut]
+    by_reason: list[SummaryRowOut]
+    caveat: str = "Association in time, not proof of cause."
+
+
+@router.get("/programmes/{slug}/adaptations/summary", response=SummaryOut)
+def adaptations_summary(request: HttpRequest, slug: str):
+    """Adaptations you may read, by type, relation to core functions and reason, with how
+    often the sites that made them improved afterwards."""
+    access = permissions.access_for(request.user, slug)
+    summary = reports.adaptations_summary(access)
+
+    def rows(name: str) -> list[dict]:
+        return [
+            {
+                "code": r.code,
+                "label": r.label,
+                "adaptations": r.adaptations,
+                "sites": len(r.sites),
+                "with_data": r.with_data,
+                "improved": r.improved,
+                "share_improved": r.share_improved,
+            }
+            for r in summary[name]
+        ]
+
+    return {
+        "by_content_type": rows("content_types"),
+        "by_fidelity": rows("fidelity"),
+        "by_reason": rows("reasons"),
+    }
 
 
 class ReasonIn(Schema):

@@ -55,6 +55,7 @@ class MatrixRow:
     region: Site | None
     readable: bool
     cells: list[tuple[str, str]] = field(default_factory=list)
+    ratings: list[str] = field(default_factory=list)  # the rating codes behind the cells
     score: float | None = None
     period: Any = None
     variation: tuple[str, str] | None = None
@@ -96,10 +97,11 @@ def fidelity_matrix(access: Access) -> dict[str, Any]:
         row = MatrixRow(site, r.region, site.pk in readable_ids)
         if row.readable:
             a = latest.get(site.pk)
-            row.cells = [
-                CELL[ratings.get((a.pk, c.pk), "not_assessed")] if a else CELL["not_assessed"]
+            row.ratings = [
+                ratings.get((a.pk, c.pk), "not_assessed") if a else "not_assessed"
                 for c in components
             ]
+            row.cells = [CELL[code] for code in row.ratings]
             row.score = a.score if a else None
             row.period = a.period_start if a else None
             chart = charts.get(site.pk)
