@@ -206,3 +206,19 @@ def test_a_site_team_member_cannot_move_phase(client_for, site):
         content_type="application/json",
     )
     assert response.status_code == 403
+
+
+def test_the_api_deletes_a_stage_gate_for_the_lead_only(client_for, programme):
+    gate = StageGate.objects.get(programme=programme, kind="role_in_place")
+    url = f"/api/programmes/clabsi/stage-gates/{gate.pk}"
+    for persona in ("site_a", "facilitator", "patient", "evaluator"):
+        assert client_for(persona).delete(url).status_code == 403
+    assert client_for("outsider").delete(url).status_code == 404
+    assert StageGate.objects.filter(pk=gate.pk).exists()
+    lead = client_for("lead")
+    assert lead.delete(url).status_code == 204
+    assert not StageGate.objects.filter(pk=gate.pk).exists()
+    event = Event.objects.get(verb="stage_gate.deleted", object_id=str(gate.pk))
+    assert event.actor.username == "lead" and event.payload["kind"] == "role_in_place"
+    assert lead.delete(url).status_code == 404
+    assert gate.pk not in {g["id"] for g in lead.get("/api/programmes/clabsi/stage-gates").json()}

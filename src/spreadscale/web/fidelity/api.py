@@ -539,6 +539,18 @@ def create_gate(request: HttpRequest, slug: str, body: GateIn):
     return Status(201, _gate_out(g))
 
 
+@router.delete("/programmes/{slug}/stage-gates/{pk}", response={204: None})
+def delete_gate(request: HttpRequest, slug: str, pk: int):
+    """Remove a stage gate (lead); the removal is kept in the event log."""
+    access = permissions.access_for(request.user, slug)
+    access.require(access.can_manage_programme)
+    gate = StageGate.objects.filter(programme=access.programme, pk=pk).first()
+    if gate is None:
+        raise Http404("No such stage gate in this programme.")
+    actions.delete_stage_gate(request.user, gate)
+    return Status(204, None)
+
+
 class GateResultOut(Schema):
     gate: GateOut
     met: bool
