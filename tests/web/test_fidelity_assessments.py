@@ -182,3 +182,63 @@ def test_the_fidelity_score_charts_on_the_measure_page_like_any_other_measure(cl
     page = response.content.decode()
     assert "Fidelity score (core functions kept)" in page
     assert 'id="site-' in page
+
+
+def test_core_functions_left_out_of_an_api_assessment_are_recorded_as_not_assessed(
+    client_for, programme
+):
+    core = _core(programme)
+    response = client_for("site_a").post(
+        "/api/programmes/clabsi/fidelity/assessments",
+        {
+            "site": "RA1-GICU",
+            "period_start": QUARTER.isoformat(),
+            "ratings": [
+                {"component": core[0].pk, "rating": "intended"},
+                {"component": core[1].pk, "rating": "adapted_lost"},
+            ],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert [c["name"] for c in body["omitted"]] == [c.name for c in core[2:]]
+    assert body["score"] == 0.5  # of the two assessed; the others are left out of the score
+    a = FidelityAssessment.objects.get(site__code="RA1-GICU", period_start=QUARTER)
+    assert {r.component_id: r.rating for r in a.ratings.all()} == {
+        core[0].pk: "intended",
+        core[1].pk: "adapted_lost",
+        core[2].pk: "not_assessed",
+        core[3].pk: "not_assessed",
+    }
+    event = Event.objects.get(verb="fidelity.assessed", object_id=str(a.pk))
+    assert event.payload["ratings"][str(core[3].pk)] == "not_assessed"
+    matrix = client_for("lead").get("/api/programmes/clabsi/fidelity/matrix").json()
+    row = next(r for r in matrix["rows"] if r["site"] == "RA1-GICU")
+    assert row["period_start"] == QUARTER.isoformat()
+    assert [c["status"] for c in row["cells"]] == ["kept", "lost", "not_assessed", "not_assessed"]
+
+
+def test_a_complete_assessment_omits_nothing_and_retired_functions_are_not_filled_in(
+    client_for, programme, site, user
+):
+    core = _core(programme)
+    actions.retire_component(None, core[3])
+    a = actions.record_assessment(
+        user("site_a"),
+        programme,
+        site("RA1-GICU"),
+        period_start=QUARTER,
+        ratings=[actions.RatingInput(core[0].pk, "intended")],
+    )
+    assert {r.component_id for r in a.ratings.all()} == {c.pk for c in core[:3]}
+    response = client_for("site_a").post(
+        "/api/programmes/clabsi/fidelity/assessments",
+        {
+            "site": "RA1-GICU",
+            "period_start": "2026-10-01",
+            "ratings": [{"component": c.pk, "rating": "intended"} for c in core[:3]],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201 and response.json()["omitted"] == []

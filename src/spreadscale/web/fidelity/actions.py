@@ -88,7 +88,9 @@ def record_assessment(
     intervention: Intervention | None = None,
     at: datetime | None = None,
 ) -> FidelityAssessment:
-    """Rate each core function of the intervention at a site for one quarter."""
+    """Rate each core function of the intervention at a site for one quarter.
+
+    Core functions in use that ``ratings`` leaves out are recorded as ``not_assessed``."""
     errors: dict[str, str] = {}
     if not _enrolled(programme, site):
         errors["site"] = f"{site.code} is not part of {programme.name}."
@@ -127,6 +129,12 @@ def record_assessment(
         errors["ratings"] = "Rate at least one core function."
     if errors or end is None:
         raise ValidationError(errors)
+    # Core functions left out are recorded as not assessed, so the latest assessment does not
+    # leave an older rating of theirs standing in the cross-site view.
+    omitted = Component.objects.filter(
+        intervention=intervention, kind=Component.Kind.CORE_FUNCTION, retired=False
+    ).exclude(pk__in=seen)
+    ratings = [*ratings, *(RatingInput(c.pk, "not_assessed") for c in omitted)]
     score = frame.fidelity_score(r.rating for r in ratings)
     assessment = FidelityAssessment.objects.create(
         programme=programme,

@@ -49,6 +49,17 @@ class AssessmentOut(Schema):
     ratings: list[RatingOut]
 
 
+class ComponentRefOut(Schema):
+    id: int
+    name: str
+
+
+class AssessmentCreatedOut(AssessmentOut):
+    omitted: list[ComponentRefOut] = Field(
+        description="Core functions in use that the request left out: recorded as not_assessed."
+    )
+
+
 class RatingIn(Schema):
     component: int = Field(description="Component id (a core function).")
     rating: str = Field(description=f"One of {', '.join(frame.codes(frame.RATINGS))}.")
@@ -97,7 +108,7 @@ def list_assessments(request: HttpRequest, slug: str, site: str | None = None):
     return [_assessment_out(access, a) for a in qs]
 
 
-@router.post("/programmes/{slug}/fidelity/assessments", response={201: AssessmentOut})
+@router.post("/programmes/{slug}/fidelity/assessments", response={201: AssessmentCreatedOut})
 def create_assessment(request: HttpRequest, slug: str, body: AssessmentIn):
     access = permissions.access_for(request.user, slug)
     site = _site(access, body.site)
@@ -110,12 +121,13 @@ def create_assessment(request: HttpRequest, slug: str, body: AssessmentIn):
         ratings=[actions.RatingInput(r.component, r.rating, r.evidence) for r in body.ratings],
         note=body.note,
     )
-    return Status(201, _assessment_out(access, a))
-
-
-class MatrixComponentOut(Schema):
-    id: int
-    name: str
+    sent = {r.component for r in body.ratings}
+    omitted = [
+        {"id": r.component_id, "name": r.component.name}
+        for r in a.ratings.select_related("component")
+        if r.component_id not in sent
+    ]
+    return Status(201, _assessment_out(access, a) | {"omitted": omitted})
 
 
 class MatrixCellOut(Schema):
@@ -150,7 +162,7 @@ class MatrixRowOut(Schema):
 
 class MatrixOut(Schema):
     measure: MeasureRefOut | None = Field(description="The programme's primary outcome measure.")
-    components: list[MatrixComponentOut] = Field(description="The core functions in use.")
+    components: list[ComponentRefOut] = Field(description="The core functions in use.")
     rows: list[MatrixRowOut]
 
 
