@@ -603,3 +603,60 @@ def test_the_migration_turns_level_code_strings_into_reasons_with_notes(site, pr
     migration.records_to_reasons(apps, None)
     a.refresh_from_db()
     assert a.reasons == ["organisation:workforce", "recipient:crisis"]
+
+
+def test_quick_entry_logs_a_frame_is_adaptation_of_an_implementation_strategy(client_for, site):
+    unit = site("RA1-GICU")
+    client = client_for("site_a")
+    form = client.get("/p/clabsi/adaptations/new/").content.decode()
+    assert 'name="target"' in form and 'name="strategy"' in form
+    assert '<option value="evaluation">Evaluation</option>' in form
+    essentials = {
+        "site": unit.pk,
+        "title": "Feedback every fortnight instead of monthly",
+        "date_effective": "2025-05-01",
+        "when_phase": "implementation",
+        "planned": "planned_reactive",
+    }
+    nameless = client.post("/p/clabsi/adaptations/new/", essentials | {"target": "strategy"})
+    assert nameless.status_code == 422
+    assert "Name the implementation strategy" in nameless.content.decode()
+    wrong_set = client.post(
+        "/p/clabsi/adaptations/new/", essentials | {"what_modified": "evaluation"}
+    )
+    assert wrong_set.status_code == 422
+    assert "What was modified: Unknown value &#x27;evaluation&#x27;" in wrong_set.content.decode()
+    assert not Adaptation.objects.filter(title=essentials["title"]).exists()
+    response = client.post(
+        "/p/clabsi/adaptations/new/",
+        essentials
+        | {
+            "target": "strategy",
+            "strategy": "Audit and provide feedback",
+            "what_modified": "evaluation",
+            "content_types": ["shortening"],
+        },
+    )
+    assert response.status_code == 302
+    a = Adaptation.objects.get(title=essentials["title"])
+    assert a.is_strategy and a.strategy == "Audit and provide feedback"
+    assert a.what_modified == "evaluation" and a.content_types == ["shortening"]
+    detail = client.get(f"/p/clabsi/adaptations/{a.pk}/").content.decode()
+    assert "Audit and provide feedback" in detail and "Evaluation" in detail
+
+
+def test_quick_entry_without_a_target_logs_an_adaptation_of_the_intervention(client_for, site):
+    response = client_for("site_a").post(
+        "/p/clabsi/adaptations/new/",
+        {
+            "site": site("RA1-GICU").pk,
+            "title": "Checklist laminated",
+            "date_effective": "2025-05-01",
+            "when_phase": "implementation",
+            "planned": "planned_proactive",
+            "what_modified": "content",
+        },
+    )
+    assert response.status_code == 302
+    a = Adaptation.objects.get(title="Checklist laminated")
+    assert a.target == "intervention" and a.what_modified == "content"

@@ -183,6 +183,24 @@ class AdaptationForm(forms.Form):
         "date_ended": forms.DateField(label="Ended on", required=False, widget=DATE),
     }
 
+    # Quick entry also takes these, so a change to an implementation strategy (FRAME-IS) can be
+    # logged as one from the start: the target, the strategy's name and what was modified.
+    QUICK_EXTRA = ("target", "strategy", "what_modified")
+    QUICK_ORDER = (
+        "site",
+        "title",
+        "date_effective",
+        "when_phase",
+        "planned",
+        "target",
+        "strategy",
+        "description",
+        "components",
+        "content_types",
+        "what_modified",
+        "measures",
+    )
+
     REASON_GROUPS = [
         (level_label, [(f"{level}:{code}", label) for code, label in frame.REASONS[level]])
         for level, level_label in frame.REASON_LEVELS
@@ -216,6 +234,13 @@ class AdaptationForm(forms.Form):
             ]
             self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput)
             del self.fields["site"]
+        else:
+            for name in self.QUICK_EXTRA:
+                self.fields[name] = copy.deepcopy(self.FULL[name])
+            # Left out (as by a form from before), it is the intervention.
+            self.fields["target"].required = False
+            self.fields["target"].initial = Adaptation.Target.INTERVENTION
+            self.order_fields(self.QUICK_ORDER)
 
     def _add_reason_rows(self) -> None:
         """One row (reason, note) per reason given, and two empty rows to add more."""
@@ -270,6 +295,8 @@ class AdaptationForm(forms.Form):
             for k, v in self.cleaned_data.items()
             if k not in skip and not k.startswith(("reason_code_", "reason_note_"))
         }
+        if "target" in out and not out["target"]:
+            out["target"] = Adaptation.Target.INTERVENTION
         if "evidence_links" in self.fields:
             out["evidence_links"] = (out.get("evidence_links") or "").splitlines()
             out["reasons"] = [
