@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db.models import ProtectedError
@@ -69,3 +71,130 @@ def test_the_event_log_outlives_any_attempt_to_delete_its_programme(programme):
     assert any(isinstance(o, Event) for o in refused.value.protected_objects)
     assert Programme.objects.filter(pk=programme.pk).exists()
     assert Event.objects.filter(programme=programme).exists()
+
+
+class _FormValues(HTMLParser):
+    """The values a browser would send from a page's form: inputs, textareas, selections."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def _add(self, name: str, value: str) -> None:
+        self.data.setdefault(name, []).append(value)
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self._add(name, a.get("value", "on" if a.get("type") == "checkbox" else ""))
+        elif tag == "select" and name:
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self._add(self._select, a.get("value", ""))
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self._add(name, "")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            # as in a browser, the newline right after <textarea> is not part of the value
+            values = self.data[self._textarea]
+            values[-1] = values[-1].removeprefix("\n")
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea][-1] += data
+
+
+def _change_data(response, **changes) -> dict:
+    """What the admin change page would send back unchanged, with ``changes`` applied."""
+    parser = _FormValues()
+    parser.feed(response.content.decode())
+    data = {k: v if len(v) > 1 else v[0] for k, v in parser.data.items()}
+    data.pop("csrfmiddlewaretoken", None)
+    return data | changes
+
+
+def test_fidelity_ratings_and_score_are_read_only_in_the_admin(steward, programme):
+    from spreadscale.web.fidelity.models import FidelityAssessment
+
+    a = FidelityAssessment.objects.filter(programme=programme, score__lt=1).first()
+    url = reverse("admin:fidelity_fidelityassessment_change", args=[a.pk])
+    page = steward.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="ratings-0-rating"' not in html and 'name="score"' not in html
+    before = {r.pk: r.rating for r in a.ratings.all()}
+    ratings = {"ratings-0-id": a.ratings.first().pk, "ratings-0-rating": "intended"}
+    response = steward.post(
+        url, _change_data(page, note="Assessor's initials corrected", score="1.0", **ratings)
+    )
+    assert response.status_code == 302, response.content[:2000]
+    a.refresh_from_db()
+    assert a.note == "Assessor's initials corrected" and a.score < 1
+    assert {r.pk: r.rating for r in a.ratings.all()} == before
+    assert a.version == 2
+    event = Event.objects.get(verb="admin.changed", object_id=str(a.pk))
+    assert event.programme_id == programme.pk and event.site_id == a.site_id
+    assert event.payload["fields"] == ["note"]
+    assert steward.get(reverse("admin:fidelity_fidelityassessment_add")).status_code == 403
+    delete = reverse("admin:fidelity_fidelityassessment_delete", args=[a.pk])
+    assert steward.post(delete, {"post": "yes"}).status_code == 403
+    assert FidelityAssessment.objects.filter(pk=a.pk).exists()
+
+
+def test_an_admin_edit_of_an_adaptation_is_logged_and_makes_open_page_forms_stale(
+    steward, programme, user
+):
+    from spreadscale.web.core.errors import StaleEdit
+    from spreadscale.web.fidelity import actions
+    from spreadscale.web.fidelity.models import Adaptation
+
+    a = Adaptation.objects.filter(programme=programme, components__isnull=False).first()
+    seen = a.version
+    url = reverse("admin:fidelity_adaptation_change", args=[a.pk])
+    page = steward.get(url)
+    assert 'name="fidelity"' not in page.content.decode()  # computed from the components
+    response = steward.post(url, _change_data(page, title="Checklist on the EPR (renamed)"))
+    assert response.status_code == 302, response.content[:2000]
+    a.refresh_from_db()
+    assert a.title == "Checklist on the EPR (renamed)" and a.version == seen + 1
+    event = Event.objects.get(verb="admin.changed", object_id=str(a.pk))
+    assert (event.programme_id, event.site_id) == (programme.pk, a.site_id)
+    assert event.payload["fields"] == ["title"]
+    with pytest.raises(StaleEdit):
+        actions.update_adaptation(
+            user("lead"),
+            a,
+            {"description": "From a form opened before"},
+            components=list(a.components.all()),
+            measures=list(a.measures.all()),
+            expected_version=seen,
+        )
+
+
+def test_improvement_admin_edits_and_deletes_are_logged(steward, programme):
+    from spreadscale.web.improvement.models import ChangeIdea, ProgressScore
+
+    idea = ChangeIdea.objects.filter(programme=programme).first()
+    url = reverse("admin:improvement_changeidea_change", args=[idea.pk])
+    page = steward.get(url)
+    response = steward.post(url, _change_data(page, title="Renamed by the steward"))
+    assert response.status_code == 302, response.content[:2000]
+    event = Event.objects.get(verb="admin.changed", object_id=str(idea.pk))
+    assert event.programme_id == programme.pk and event.payload["fields"] == ["title"]
+    idea.refresh_from_db()
+    assert idea.version == 2
+    score = ProgressScore.objects.filter(programme=programme).first()
+    delete = reverse("admin:improvement_progressscore_delete", args=[score.pk])
+    assert steward.post(delete, {"post": "yes"}).status_code == 302
+    event = Event.objects.get(verb="admin.deleted", object_id=str(score.pk))
+    assert event.programme_id == programme.pk and event.site_id == score.site_id
