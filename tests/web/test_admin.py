@@ -198,3 +198,39 @@ def test_improvement_admin_edits_and_deletes_are_logged(steward, programme):
     assert steward.post(delete, {"post": "yes"}).status_code == 302
     event = Event.objects.get(verb="admin.deleted", object_id=str(score.pk))
     assert event.programme_id == programme.pk and event.site_id == score.site_id
+
+
+def test_an_inline_component_edit_moves_its_version_on_and_is_logged(steward, programme, user):
+    from spreadscale.web.core import actions
+    from spreadscale.web.core.errors import StaleEdit
+    from spreadscale.web.core.models import Intervention
+
+    intervention = Intervention.objects.filter(programme=programme).first()
+    components = list(intervention.components.all())
+    seen = {c.pk: c.version for c in components}
+    url = reverse("admin:core_intervention_change", args=[intervention.pk])
+    page = steward.get(url)
+    assert 'name="components-0-version"' not in page.content.decode()  # read-only there
+    first = components[0]
+    index = next(
+        i
+        for i in range(len(components))
+        if _change_data(page)[f"components-{i}-id"] == str(first.pk)
+    )
+    response = steward.post(
+        url, _change_data(page, **{f"components-{index}-name": "Renamed by the steward"})
+    )
+    assert response.status_code == 302, response.content[:2000]
+    now = {c.pk: c.version for c in intervention.components.all()}
+    assert now[first.pk] == seen[first.pk] + 1
+    assert all(now[pk] == v for pk, v in seen.items() if pk != first.pk)  # untouched rows stay
+    event = Event.objects.get(verb="admin.changed", object_id=str(first.pk))
+    assert event.programme_id == programme.pk and event.payload["fields"] == ["name"]
+    first.refresh_from_db()
+    with pytest.raises(StaleEdit):
+        actions.update_component(
+            user("lead"),
+            first,
+            description="From a form opened before",
+            expected_version=seen[first.pk],
+        )

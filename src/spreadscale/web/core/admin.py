@@ -44,8 +44,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def _versioned(obj: Model) -> bool:
+    return any(f.name == "version" for f in obj._meta.concrete_fields)
+
+
 class AuditedAdmin(admin.ModelAdmin):
-    """A ModelAdmin whose saves and deletes (inline rows included) are recorded as Events."""
+    """A ModelAdmin whose saves and deletes (inline rows included) are recorded as Events.
+
+    A model's ``version`` (the pages' stale-edit check) is read-only here and moves on with
+    each admin change, so a page form opened before the change is refused rather than
+    overwriting it.
+    """
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if _versioned(self.model()) and "version" not in fields:
+            fields.append("version")
+        return fields
 
     def _record(self, request, verb: str, obj: Model, fields: list[str]) -> None:
         programme, site = _programme_and_site(obj)
@@ -63,12 +78,22 @@ class AuditedAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
+        if change and form.changed_data and _versioned(obj):
+            obj.version += 1
         super().save_model(request, obj, form, change)
         if not change or form.changed_data:
             self._record(request, "admin.changed", obj, list(form.changed_data))
 
     def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
+        instances = formset.save(commit=False)
+        changed = {id(obj) for obj, _ in formset.changed_objects}
+        for obj in instances:
+            if id(obj) in changed and _versioned(obj):
+                obj.version += 1
+            obj.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
         for obj in formset.new_objects:
             self._record(request, "admin.changed", obj, ["(added)"])
         for obj, fields in formset.changed_objects:
@@ -95,6 +120,7 @@ class ProgrammeAdmin(AuditedAdmin):
 class ComponentInline(admin.TabularInline):
     model = models.Component
     extra = 0
+    readonly_fields = ["version"]
 
 
 @admin.register(models.Intervention)

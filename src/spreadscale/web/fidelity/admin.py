@@ -19,15 +19,6 @@ from spreadscale.web.fidelity.models import (
 )
 
 
-class VersionedAdmin(AuditedAdmin):
-    """An admin save moves the version on, so a page form opened before it is refused as stale."""
-
-    def save_model(self, request, obj, form, change):
-        if change and form.changed_data:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
-
-
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -45,7 +36,7 @@ class RatingInline(ReadOnlyInline):
 
 
 @admin.register(FidelityAssessment)
-class FidelityAssessmentAdmin(VersionedAdmin):
+class FidelityAssessmentAdmin(AuditedAdmin):
     list_display = ["site", "period_start", "score", "assessor"]
     list_filter = ["programme"]
     inlines = [RatingInline]
@@ -58,7 +49,6 @@ class FidelityAssessmentAdmin(VersionedAdmin):
         "assessor",
         "score",
         "created_at",
-        "version",
     ]
 
     # Assessments are recorded on the site's fidelity page or through the API, where the
@@ -76,12 +66,12 @@ class TouchInline(ReadOnlyInline):
 
 
 @admin.register(Adaptation)
-class AdaptationAdmin(VersionedAdmin):
+class AdaptationAdmin(AuditedAdmin):
     list_display = ["title", "site", "date_effective", "fidelity", "published"]
     list_filter = ["programme", "fidelity", "published", "target"]
     search_fields = ["title", "description"]
     inlines = [TouchInline]
-    readonly_fields = ["fidelity", "fidelity_basis", "origin", "created_by", "version"]
+    readonly_fields = ["fidelity", "fidelity_basis", "origin", "created_by"]
 
 
 @admin.register(StageGate)
