@@ -1,4 +1,5 @@
-"""Follow every link a persona can see, as a curious user would: no page may answer with a 500.
+"""Follow every link a persona can see, as a curious user would: no page may answer with a 500,
+and no aria-describedby / aria-labelledby on a page may point at an id that is not there.
 
 A breadth-first walk from the programme list over the demo programme, bounded per persona. It
 catches the pages no other test opens with that role (a filter, a page number, a site of
@@ -18,20 +19,29 @@ SKIP_PREFIXES = ("/logout", "/admin/", "/static/", "/api/docs")
 
 
 class _Links(HTMLParser):
+    """Links, element ids, and the ids that aria-describedby / aria-labelledby point at."""
+
     def __init__(self) -> None:
         super().__init__()
         self.hrefs: list[str] = []
+        self.ids: set[str] = set()
+        self.references: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self.hrefs.append(href)
+        a = dict(attrs)
+        if tag == "a" and a.get("href"):
+            self.hrefs.append(a["href"] or "")
+        if a.get("id"):
+            self.ids.add(a["id"] or "")
+        for name in ("aria-describedby", "aria-labelledby"):
+            self.references.update((a.get(name) or "").split())
 
 
-def _links(base: str, html: str) -> list[str]:
+def _links(base: str, html: str, dangling: list[str] | None = None) -> list[str]:
     parser = _Links()
     parser.feed(html)
+    if dangling is not None:
+        dangling.extend(sorted(parser.references - parser.ids))
     out = []
     for href in parser.hrefs:
         url = urldefrag(urljoin(base, href)).url
@@ -44,12 +54,13 @@ def _links(base: str, html: str) -> list[str]:
 
 
 @pytest.mark.parametrize("persona", ["lead", "site_a", "patient", "facilitator"])
-def test_no_link_a_persona_can_follow_answers_with_a_server_error(persona, client_for):
+def test_pages_a_persona_can_reach_answer_and_their_aria_references_resolve(persona, client_for):
     client = client_for(persona)
     seen = {"/"}
     queue = deque(["/"])
     visited = 0
     failures = []
+    dangling: dict[str, list[str]] = {}
     while queue and visited < MAX_PAGES:
         path = queue.popleft()
         response = client.get(path)
@@ -58,9 +69,14 @@ def test_no_link_a_persona_can_follow_answers_with_a_server_error(persona, clien
             failures.append((path, response.status_code))
             continue
         if response.status_code == 200 and "text/html" in response.get("Content-Type", ""):
-            for link in _links(path, response.content.decode()):
+            missing: list[str] = []
+            for link in _links(path, response.content.decode(), missing):
                 if link not in seen:
                     seen.add(link)
                     queue.append(link)
+            if missing:
+                dangling[path] = missing
     assert visited > 30, f"the walk found only {visited} pages"
     assert not failures, failures
+    # a screen reader announces a field's help or error through these: they must resolve
+    assert not dangling, dangling
