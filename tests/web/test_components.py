@@ -28,7 +28,13 @@ def _rated(programme) -> Component:
 
 
 def _unused(programme) -> Component:
-    return _named(programme, "Insertion cart or kit")
+    """An adaptable form with no ratings or adaptations; the demo's change ideas that put it
+    into practice are unlinked here, so that nothing refers to it."""
+    from spreadscale.web.improvement.models import ChangeIdea
+
+    c = _named(programme, "Insertion cart or kit")
+    ChangeIdea.objects.filter(component=c).update(component=None)
+    return c
 
 
 def _edit_data(c: Component, **changes) -> dict:
@@ -224,6 +230,24 @@ def test_deleting_a_component_with_history_is_refused_with_a_message_to_retire_i
     response = client_for("lead").post(f"{PAGE}{c.pk}/delete/", follow=True)
     assert "retire it instead" in response.content.decode()
     assert Component.objects.filter(pk=c.pk).exists()
+
+
+def test_a_component_a_change_idea_puts_into_practice_is_retired_not_deleted(
+    client_for, programme, user
+):
+    from spreadscale.web.improvement import actions as improvement
+
+    c = _unused(programme)
+    idea = improvement.create_idea(user("lead"), programme, title="Kit on every ward", component=c)
+    page = client_for("lead").get(PAGE).content.decode()
+    assert "In use (ratings, adaptations or change ideas)" in page
+    response = client_for("lead").delete(f"{API}/{c.pk}")
+    assert response.status_code == 409
+    assert "has change ideas: retire it instead" in response.json()["detail"]
+    idea.refresh_from_db()
+    assert idea.component_id == c.pk  # not silently unlinked
+    listed = client_for("lead").get(API).json()
+    assert next(x for x in listed if x["id"] == c.pk)["change_ideas"] == 1
 
 
 def test_the_lead_deletes_a_component_nothing_refers_to(client_for, programme):

@@ -631,15 +631,23 @@ def _when_for(programme: Programme, site: Site) -> str | None:
 
 @transaction.atomic
 def delete_component(actor: Actor, component: Component) -> None:
-    """Delete a component that nothing refers to; one with ratings or adaptations is retired."""
-    if (
-        component.ratings.exists()
-        or AdaptationComponent.objects.filter(component=component).exists()
-    ):
+    """Delete a component that nothing refers to; one with ratings, adaptations or change
+    ideas is retired instead, so that what refers to it keeps its meaning."""
+    uses = [
+        label
+        for label, used in (
+            ("fidelity ratings", component.ratings.exists()),
+            ("adaptations", AdaptationComponent.objects.filter(component=component).exists()),
+            ("change ideas", component.change_ideas.exists()),
+        )
+        if used
+    ]
+    if uses:
+        listed = uses[0] if len(uses) == 1 else f"{', '.join(uses[:-1])} and {uses[-1]}"
         raise ValidationError(
             {
-                "component": f"{component.name} has fidelity ratings or adaptations: retire it "
-                "instead, so the history stays readable."
+                "component": f"{component.name} has {listed}: retire it instead, so the "
+                "history stays readable."
             }
         )
     programme = component.intervention.programme

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.http import Http404, HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
@@ -17,7 +16,11 @@ from spreadscale.web.core.models import Component, Intervention, Site
 from spreadscale.web.fidelity import actions, reports
 from spreadscale.web.fidelity.gates import evaluate_gates
 from spreadscale.web.fidelity.models import Adaptation, FidelityAssessment, StageGate
-from spreadscale.web.fidelity.selectors import evidence, readable_adaptations
+from spreadscale.web.fidelity.selectors import (
+    components_in_use,
+    evidence,
+    readable_adaptations,
+)
 from spreadscale.web.measurement.models import Measure
 
 router = Router(tags=["fidelity"])
@@ -637,6 +640,7 @@ class ComponentOut(Schema):
     version: int
     ratings: int = Field(description="Fidelity ratings of it (a component with any is retired).")
     adaptations: int = Field(description="Adaptations that touch it.")
+    change_ideas: int = Field(description="Change ideas that put it into practice.")
 
 
 class ComponentIn(Schema):
@@ -665,10 +669,7 @@ class ProblemOut(Schema):
 
 
 def _components(access: permissions.Access):
-    return Component.objects.filter(intervention__programme=access.programme).annotate(
-        n_ratings=Count("ratings", distinct=True),
-        n_adaptations=Count("adaptations", distinct=True),
-    )
+    return components_in_use(access.programme)
 
 
 def _component(access: permissions.Access, pk: int) -> Component:
@@ -688,6 +689,7 @@ def _component_out(c: Component) -> dict:
         "version": c.version,
         "ratings": getattr(c, "n_ratings", 0),
         "adaptations": getattr(c, "n_adaptations", 0),
+        "change_ideas": getattr(c, "n_change_ideas", 0),
     }
 
 

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet
 
 from spreadscale.analytics.fidelity import BeforeAfter, before_after
+from spreadscale.web.core.models import Component, Programme
 from spreadscale.web.measurement.models import Measure, Observation
 from spreadscale.web.permissions import Access
 
@@ -73,3 +74,13 @@ def readable_adaptations(access: Access) -> Q:
     if access.reads_all_sites:
         return Q()
     return Q(published=True) | access.readable_site_filter()
+
+
+def components_in_use(programme: Programme) -> QuerySet[Component]:
+    """The programme's components with how much refers to them: a component with ratings,
+    adaptations or change ideas is retired, not deleted."""
+    return Component.objects.filter(intervention__programme=programme).annotate(
+        n_ratings=Count("ratings", distinct=True),
+        n_adaptations=Count("adaptations", distinct=True),
+        n_change_ideas=Count("change_ideas", distinct=True),
+    )

@@ -8,7 +8,6 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -28,7 +27,11 @@ from spreadscale.web.fidelity.forms import (
     StageGateForm,
 )
 from spreadscale.web.fidelity.models import Adaptation, StageGate
-from spreadscale.web.fidelity.selectors import evidence, readable_adaptations
+from spreadscale.web.fidelity.selectors import (
+    components_in_use,
+    evidence,
+    readable_adaptations,
+)
 from spreadscale.web.forms import add_errors
 from spreadscale.web.improvement.models import PDSACycle
 from spreadscale.web.measurement.models import Measure
@@ -572,12 +575,7 @@ def components(request: HttpRequest, slug: str, pk: int | None = None) -> HttpRe
                     messages.success(request, done)
                     return redirect("fidelity:components", slug=slug)
             status = 422
-    rows = list(
-        Component.objects.filter(intervention__programme=access.programme).annotate(
-            n_ratings=Count("ratings", distinct=True),
-            n_adaptations=Count("adaptations", distinct=True),
-        )
-    )
+    rows = list(components_in_use(access.programme))
     groups = []
     for i in interventions:
         own = [c for c in rows if c.intervention_id == i.pk]
