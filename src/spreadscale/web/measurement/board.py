@@ -102,7 +102,13 @@ def _board(access: permissions.Access, region: str, phase: str) -> dict[str, Any
             "pass": sum(c.assurance_type == "consistent_pass" for c in mine),
         }
         rollups.append((m, settings[m.pk], rollup if mine else None, errors.get(m.pk, "")))
-    return {"measures": measures, "rows": board_rows, "rollups": rollups}
+    regions = {r.region.code: r.region for r in all_rows if r.region}
+    return {
+        "measures": measures,
+        "rows": board_rows,
+        "rollups": rollups,
+        "regions": [regions[code] for code in sorted(regions)],
+    }
 
 
 CACHE_SECONDS = 24 * 3600
@@ -225,11 +231,6 @@ def glance(request: HttpRequest, slug: str) -> HttpResponse:
     data = _board(access, region, phase)
     if sort == "attention":
         data["rows"].sort(key=lambda br: (-br.attention, br.row.enrolment.site.code))
-    regions = sorted(
-        {
-            r.region.code: r.region for r in core_selectors.site_rows(access.programme) if r.region
-        }.items()
-    )
     page = Paginator(data["rows"], ROWS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "programme": access.programme,
@@ -241,7 +242,6 @@ def glance(request: HttpRequest, slug: str) -> HttpResponse:
         "region": region,
         "phase": phase,
         "sort": sort,
-        "regions": [r for _, r in regions],
         "phases": Phase.choices,
         "can_enter": bool(
             access.editable_site_ids(br.row.enrolment.site_id for br in data["rows"])
