@@ -234,3 +234,20 @@ def test_an_inline_component_edit_moves_its_version_on_and_is_logged(steward, pr
             description="From a form opened before",
             expected_version=seen[first.pk],
         )
+
+
+def test_an_admin_edit_of_a_driver_node_keeps_what_it_said_before(steward, programme):
+    from spreadscale.web.improvement.models import DriverNode
+
+    node = DriverNode.objects.filter(programme=programme, parents__isnull=False).first()
+    old_text, old_version = node.text, node.version
+    old_parents = sorted(node.parents.values_list("pk", flat=True))
+    url = reverse("admin:improvement_drivernode_change", args=[node.pk])
+    page = steward.get(url)
+    response = steward.post(url, _change_data(page, text="Reworded by the steward"))
+    assert response.status_code == 302, response.content[:2000]
+    node.refresh_from_db()
+    assert (node.text, node.version) == ("Reworded by the steward", old_version + 1)
+    revision = node.revisions.get(version=old_version)
+    assert revision.text == old_text and revision.parent_ids == old_parents
+    assert revision.changed_by.username == "steward"

@@ -166,6 +166,21 @@ def add_node(
 
 
 @transaction.atomic
+def node_revision(actor: Actor, node: DriverNode) -> DriverNodeRevision:
+    """The node's current state as an (unsaved) revision, to keep before it is changed."""
+    return DriverNodeRevision(
+        node=node,
+        version=node.version,
+        text=node.text,
+        detail=node.detail,
+        parent_ids=sorted(node.parents.values_list("pk", flat=True)),
+        measure_ids=sorted(node.measures.values_list("pk", flat=True)),
+        order=node.order,
+        retired=node.retired,
+        changed_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+
+
 def edit_node(
     actor: Actor,
     node: DriverNode,
@@ -180,17 +195,7 @@ def edit_node(
     retired: bool | None = None,
 ) -> DriverNode:
     """Reword, reorder, relink or retire a node; the previous state is kept as a revision."""
-    before = DriverNodeRevision(
-        node=node,
-        version=node.version,
-        text=node.text,
-        detail=node.detail,
-        parent_ids=sorted(node.parents.values_list("pk", flat=True)),
-        measure_ids=sorted(node.measures.values_list("pk", flat=True)),
-        order=node.order,
-        retired=node.retired,
-        changed_by=actor if actor is not None and actor.is_authenticated else None,
-    )
+    before = node_revision(actor, node)
     if text is not None:
         if not text.strip():
             raise ValidationError({"text": "A node needs some words; retire it instead."})

@@ -4,7 +4,7 @@ Saves and deletes here are logged as events (core.admin.AuditedAdmin)."""
 from django.contrib import admin
 
 from spreadscale.web.core.admin import AuditedAdmin
-from spreadscale.web.improvement import models
+from spreadscale.web.improvement import actions, models
 
 
 @admin.register(models.DriverNode)
@@ -12,6 +12,14 @@ class DriverNodeAdmin(AuditedAdmin):
     list_display = ["text", "kind", "programme", "site", "retired", "version"]
     list_filter = ["kind", "retired"]
     search_fields = ["text"]
+
+    def save_model(self, request, obj, form, change):
+        # Keep what the node said before, as the diagram's edit does (relations are saved
+        # after this, so the stored node still has its old parents and measures).
+        if change and form.changed_data:
+            stored = models.DriverNode.objects.get(pk=obj.pk)
+            actions.node_revision(request.user, stored).save()
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(models.ChangeIdea)
