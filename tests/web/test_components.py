@@ -240,7 +240,7 @@ def test_a_component_a_change_idea_puts_into_practice_is_retired_not_deleted(
     c = _unused(programme)
     idea = improvement.create_idea(user("lead"), programme, title="Kit on every ward", component=c)
     page = client_for("lead").get(PAGE).content.decode()
-    assert "In use (ratings, adaptations or change ideas)" in page
+    assert "It has ratings, adaptations or change ideas: retire it instead" in page
     response = client_for("lead").delete(f"{API}/{c.pk}")
     assert response.status_code == 409
     assert "has change ideas: retire it instead" in response.json()["detail"]
