@@ -61,12 +61,19 @@ def _today_all_verbs(programme, user, site):
     core_fn = Component.objects.filter(
         intervention=intervention, kind=Component.Kind.CORE_FUNCTION, retired=False
     )
-    fidelity.record_assessment(
+    assessment = fidelity.record_assessment(
         team,
         programme,
         unit,
         period_start=date(2030, 1, 1),
         ratings=[fidelity.RatingInput(c.pk, "intended") for c in core_fn],
+    )
+    fidelity.revise_assessment(
+        team,
+        assessment,
+        [fidelity.RatingInput(c.pk, "adapted_kept") for c in core_fn],
+        "Re-read the audit",
+        assessment.version,
     )
     essentials = {
         "title": "Checklist on a tablet",

@@ -20,6 +20,8 @@ aggregates across sites. Adaptations a site publishes to the programme are read 
 member (the feedback loop); unpublished ones follow "site data read".
 Team progress scores (IHI scale): the site lead or a site member enters the team's own; a
 facilitator of the site, or the lead, enters the facilitator's.
+Fidelity assessments are recorded and corrected under "site data write"; their evidence and notes,
+and those of the versions a correction replaced, under "private notes".
 """
 
 from __future__ import annotations

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from spreadscale.analytics import fidelity as frame
@@ -29,6 +29,7 @@ from spreadscale.web.fidelity.models import (
     Adaptation,
     AdaptationComponent,
     FidelityAssessment,
+    FidelityAssessmentRevision,
     FidelityRating,
     StageGate,
 )
@@ -76,6 +77,94 @@ class RatingInput:
     evidence: str = ""
 
 
+def _check_ratings(
+    intervention: Intervention, ratings: Sequence[RatingInput], *, keep: Collection[int] = ()
+) -> tuple[dict[str, str], set[int]]:
+    """Problems with ratings of the intervention's core functions, and the components rated.
+
+    ``keep``: components an assessment under correction already rates, retired since."""
+    errors: dict[str, str] = {}
+    components = {
+        c.pk: c for c in Component.objects.filter(pk__in=[r.component_id for r in ratings])
+    }
+    seen: set[int] = set()
+    for r in ratings:
+        c = components.get(r.component_id)
+        if c is None or c.intervention_id != intervention.pk:
+            errors["ratings"] = f"Component {r.component_id} is not part of {intervention.name}."
+        elif c.kind != Component.Kind.CORE_FUNCTION:
+            errors["ratings"] = (
+                f"{c.name} is an adaptable form, not a core function: rate only core functions."
+            )
+        elif c.retired and c.pk not in keep:
+            errors["ratings"] = f"{c.name} is retired: it is no longer rated."
+        elif r.rating not in frame.codes(frame.RATINGS):
+            errors["ratings"] = f"Unknown rating {r.rating!r} for {c.name}."
+        elif r.component_id in seen:
+            errors["ratings"] = f"{c.name} is rated twice."
+        seen.add(r.component_id)
+    if not ratings:
+        errors["ratings"] = "Rate at least one core function."
+    return errors, seen
+
+
+def _complete(
+    intervention: Intervention,
+    ratings: Sequence[RatingInput],
+    seen: set[int],
+    *,
+    keep: Collection[int] = (),
+) -> list[RatingInput]:
+    """The ratings plus every core function in use (or in ``keep``) they leave out, as
+    not assessed: so the latest assessment does not leave an older rating of theirs standing
+    in the cross-site view."""
+    omitted = (
+        Component.objects.filter(
+            Q(intervention=intervention, kind=Component.Kind.CORE_FUNCTION, retired=False)
+            | Q(pk__in=list(keep))
+        )
+        .exclude(pk__in=seen)
+        .order_by("order", "name")
+    )
+    return [*ratings, *(RatingInput(c.pk, "not_assessed") for c in omitted)]
+
+
+def _score_label(score: float | None) -> str:
+    return f"{score:.0%} of core functions kept" if score is not None else "nothing assessed"
+
+
+def _write_score(
+    actor: Actor,
+    programme: Programme,
+    site: Site,
+    period_start: date,
+    ratings: Sequence[RatingInput],
+    at: datetime | None,
+) -> None:
+    """The score is also an observation, so it charts like any other measure. Rewriting it
+    keeps the observation's earlier value as its revision and renews the board."""
+    assessed = [r for r in ratings if r.rating != "not_assessed"]
+    if not assessed:
+        return
+    measure = fidelity_measure(actor, programme)
+    measurement.import_observations(
+        actor,
+        programme,
+        [
+            measurement.ObservationRow(
+                measure=measure.slug,
+                site=site.code,
+                period_start=period_start,
+                numerator=float(sum(r.rating in frame.KEPT for r in assessed)),
+                denominator=float(len(assessed)),
+                granularity=Granularity.QUARTER,
+            )
+        ],
+        source="fidelity assessment",
+        at=at,
+    )
+
+
 @transaction.atomic
 def record_assessment(
     actor: Actor,
@@ -104,37 +193,13 @@ def record_assessment(
     ).exists():
         errors["period_start"] = (
             f"{site.code} already has an assessment for the quarter starting "
-            f"{period_start:%d %b %Y}."
+            f"{period_start:%d %b %Y}: correct that one instead."
         )
-    components = {
-        c.pk: c for c in Component.objects.filter(pk__in=[r.component_id for r in ratings])
-    }
-    seen: set[int] = set()
-    for r in ratings:
-        c = components.get(r.component_id)
-        if c is None or c.intervention_id != intervention.pk:
-            errors["ratings"] = f"Component {r.component_id} is not part of {intervention.name}."
-        elif c.kind != Component.Kind.CORE_FUNCTION:
-            errors["ratings"] = (
-                f"{c.name} is an adaptable form, not a core function: rate only core functions."
-            )
-        elif c.retired:
-            errors["ratings"] = f"{c.name} is retired: it is no longer rated."
-        elif r.rating not in frame.codes(frame.RATINGS):
-            errors["ratings"] = f"Unknown rating {r.rating!r} for {c.name}."
-        elif r.component_id in seen:
-            errors["ratings"] = f"{c.name} is rated twice."
-        seen.add(r.component_id)
-    if not ratings:
-        errors["ratings"] = "Rate at least one core function."
+    rating_errors, seen = _check_ratings(intervention, ratings)
+    errors.update(rating_errors)
     if errors or end is None:
         raise ValidationError(errors)
-    # Core functions left out are recorded as not assessed, so the latest assessment does not
-    # leave an older rating of theirs standing in the cross-site view.
-    omitted = Component.objects.filter(
-        intervention=intervention, kind=Component.Kind.CORE_FUNCTION, retired=False
-    ).exclude(pk__in=seen)
-    ratings = [*ratings, *(RatingInput(c.pk, "not_assessed") for c in omitted)]
+    ratings = _complete(intervention, ratings, seen)
     score = frame.fidelity_score(r.rating for r in ratings)
     assessment = FidelityAssessment.objects.create(
         programme=programme,
@@ -165,33 +230,132 @@ def record_assessment(
             "period_start": period_start.isoformat(),
             "period_label": f"{period_start.day} {period_start:%b %Y}",
             "score": score,
-            "score_label": (
-                f"{score:.0%} of core functions kept" if score is not None else "nothing assessed"
-            ),
+            "score_label": _score_label(score),
             "ratings": {str(r.component_id): r.rating for r in ratings},
         },
         at=at,
     )
-    assessed = [r for r in ratings if r.rating != "not_assessed"]
-    if assessed:
-        # The score is also an observation, so it charts like any other measure.
-        measure = fidelity_measure(actor, programme)
-        measurement.import_observations(
-            actor,
-            programme,
-            [
-                measurement.ObservationRow(
-                    measure=measure.slug,
-                    site=site.code,
-                    period_start=period_start,
-                    numerator=float(sum(r.rating in frame.KEPT for r in assessed)),
-                    denominator=float(len(assessed)),
-                    granularity=Granularity.QUARTER,
-                )
-            ],
-            source="fidelity assessment",
-            at=at,
+    _write_score(actor, programme, site, period_start, ratings, at)
+    return assessment
+
+
+@transaction.atomic
+def revise_assessment(
+    actor: Actor,
+    assessment: FidelityAssessment,
+    ratings: Sequence[RatingInput],
+    note: str,
+    expected_version: int,
+    *,
+    at: datetime | None = None,
+) -> FidelityAssessment:
+    """Correct an assessment's ratings, evidence and note (optimistic locking on version).
+
+    The checks are record_assessment's; what the assessment said before is kept as a
+    FidelityAssessmentRevision, the score and the quarter's fidelity-score observation are
+    recomputed. Core functions ``ratings`` leaves out are recorded as ``not_assessed``."""
+    # The conditional update comes first: a stale editor learns that before anything else,
+    # and the row is ours until the transaction ends (any refusal below rolls it back).
+    updated = FidelityAssessment.objects.filter(pk=assessment.pk, version=expected_version).update(
+        version=F("version") + 1
+    )
+    if not updated:
+        raise StaleEdit("This assessment")
+    # Read back what this version says; the caller's instance changes only on success.
+    current = FidelityAssessment.objects.select_related(
+        "programme", "site", "intervention", "assessor"
+    ).get(pk=assessment.pk)
+    before = {
+        r.component_id: r
+        for r in FidelityRating.objects.filter(assessment=current).select_related("component")
+    }
+    intervention = current.intervention
+    errors, seen = _check_ratings(intervention, ratings, keep=before.keys())
+    if errors:
+        raise ValidationError(errors)
+    complete = _complete(intervention, ratings, seen, keep=before.keys())
+    score = frame.fidelity_score(r.rating for r in complete)
+    if score is None and current.score is not None:
+        raise ValidationError(
+            {
+                "ratings": "Rate at least one core function as something other than not "
+                "assessed: the quarter's fidelity score is charted and a correction "
+                "cannot withdraw it."
+            }
         )
+    note = note.strip()
+    # A core function added since the assessment counts as not assessed then.
+    was = {cid: (r.rating, r.evidence) for cid, r in before.items()}
+    changed = {
+        r.component_id: (was.get(r.component_id, ("not_assessed", ""))[0], r.rating)
+        for r in complete
+        if was.get(r.component_id, ("not_assessed", ""))[0] != r.rating
+    }
+    if (
+        not changed
+        and note == current.note
+        and all(was.get(r.component_id, ("", ""))[1] == r.evidence.strip() for r in complete)
+    ):
+        raise ValidationError("Nothing was changed: correct a rating, its evidence or the note.")
+    FidelityAssessmentRevision.objects.create(
+        assessment=current,
+        version=expected_version,
+        ratings=[
+            {
+                "component": r.component_id,
+                "name": r.component.name,
+                "rating": r.rating,
+                "evidence": r.evidence,
+            }
+            for r in sorted(before.values(), key=lambda r: (r.component.order, r.component.name))
+        ],
+        score=current.score,
+        note=current.note,
+        assessor=current.assessor,
+        revised_by=actor if actor is not None and actor.is_authenticated else None,
+        revised_at=at or timezone.now(),
+    )
+    FidelityRating.objects.filter(assessment=current).delete()
+    FidelityRating.objects.bulk_create(
+        FidelityRating(
+            assessment=current,
+            component_id=r.component_id,
+            rating=r.rating,
+            evidence=r.evidence.strip(),
+        )
+        for r in complete
+    )
+    previous = current.score
+    FidelityAssessment.objects.filter(pk=current.pk).update(score=score, note=note)
+    current.score, current.note = score, note
+    names = dict(Component.objects.filter(pk__in=changed).values_list("pk", "name"))
+    words = dict(frame.RATINGS)
+    period = current.period_start
+    record_event(
+        actor,
+        "fidelity.assessment_revised",
+        current,
+        programme=current.programme,
+        site=current.site,
+        payload={
+            "period_start": period.isoformat(),
+            "period_label": f"{period.day} {period:%b %Y}",
+            "version": current.version,
+            "previous_score": previous,
+            "score": score,
+            "score_label": _score_label(score),
+            "changed": {str(cid): {"from": old, "to": new} for cid, (old, new) in changed.items()},
+            "changed_label": "; ".join(
+                f"{names[cid]} from {words[old].lower()} to {words[new].lower()}"
+                for cid, (old, new) in changed.items()
+            )
+            or "no rating changed (evidence or note corrected)",
+            "ratings": {str(r.component_id): r.rating for r in complete},
+        },
+        at=at,
+    )
+    _write_score(actor, current.programme, current.site, period, complete, at)
+    assessment.refresh_from_db()
     return assessment
 
 

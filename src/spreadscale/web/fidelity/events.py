@@ -6,6 +6,10 @@ here into the payload.
 
 EVENT_DESCRIPTIONS: dict[str, str] = {
     "fidelity.assessed": "Fidelity assessed for the quarter from {period_label}: {score_label}",
+    "fidelity.assessment_revised": (
+        "Fidelity assessment for the quarter from {period_label} corrected: {changed_label}; "
+        "now {score_label}"
+    ),
     "adaptation.created": "Adaptation logged: {title} ({fidelity_label}; in use from {effective_label})",
     "adaptation.adopted": "Adaptation adopted from {from_site}: {title} (in use from {effective_label})",
     "adaptation.updated": "Adaptation record updated: {title} ({fidelity_label}; version {version})",

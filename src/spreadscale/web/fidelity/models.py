@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from spreadscale.analytics import fidelity as frame
 from spreadscale.web.core.models import Component, Intervention, Phase, Programme, Role, Site
@@ -63,6 +64,45 @@ class FidelityRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.component}: {self.get_rating_display()}"
+
+
+class FidelityAssessmentRevision(models.Model):
+    """What an assessment said before a correction replaced it (a snapshot, never edited)."""
+
+    assessment = models.ForeignKey(
+        FidelityAssessment, on_delete=models.CASCADE, related_name="revisions"
+    )
+    version = models.PositiveIntegerField(help_text="The assessment's version that said this.")
+    # [{"component": id, "name": name then, "rating": code, "evidence": text}], in component order
+    ratings = models.JSONField(default=list)
+    score = models.FloatField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revised_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["assessment", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "version"], name="one_revision_per_assessment_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.version} of assessment {self.assessment_id}"
 
 
 class Adaptation(models.Model):
