@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
@@ -15,7 +17,12 @@ from spreadscale.web.core import actions as core_actions
 from spreadscale.web.core.models import Component, Intervention, Site
 from spreadscale.web.fidelity import actions, reports
 from spreadscale.web.fidelity.gates import evaluate_gates
-from spreadscale.web.fidelity.models import Adaptation, FidelityAssessment, StageGate
+from spreadscale.web.fidelity.models import (
+    Adaptation,
+    FidelityAssessment,
+    FidelityAssessmentRevision,
+    StageGate,
+)
 from spreadscale.web.fidelity.selectors import (
     components_in_use,
     evidence,
@@ -41,6 +48,16 @@ class RatingOut(Schema):
     evidence: str | None = Field(None, description="Only when your role may read the site's notes.")
 
 
+class RevisionOut(Schema):
+    version: int = Field(description="The assessment's version that said this.")
+    score: float | None
+    assessor: str | None
+    note: str | None = Field(None, description="Only when your role may read the site's notes.")
+    ratings: list[RatingOut]
+    replaced_at: datetime
+    replaced_by: str | None = Field(description="Who corrected it.")
+
+
 class AssessmentOut(Schema):
     id: int
     site: str
@@ -50,6 +67,10 @@ class AssessmentOut(Schema):
     assessor: str | None
     note: str | None = Field(None, description="Only when your role may read the site's notes.")
     ratings: list[RatingOut]
+    version: int = Field(description="Send it back to correct the assessment (PUT).")
+    corrected_at: datetime | None = Field(description="When it was last corrected, if ever.")
+    corrected_by: str | None
+    revisions: list[RevisionOut] = Field(description="What it said before each correction.")
 
 
 class ComponentRefOut(Schema):
@@ -76,8 +97,48 @@ class AssessmentIn(Schema):
     note: str = ""
 
 
+def _username(user: AbstractBaseUser | None) -> str | None:
+    return user.get_username() if user else None
+
+
+def _revision_out(rev: FidelityAssessmentRevision, notes: bool) -> dict:
+    return {
+        "version": rev.version,
+        "score": rev.score,
+        "assessor": _username(rev.assessor),
+        "note": rev.note if notes else None,
+        "ratings": [
+            {
+                "component": r.get("name", ""),
+                "rating": r.get("rating", ""),
+                "evidence": r.get("evidence", "") if notes else None,
+            }
+            for r in rev.ratings
+        ],
+        "replaced_at": rev.revised_at,
+        "replaced_by": _username(rev.revised_by),
+    }
+
+
+def _assessments(access: permissions.Access):
+    """The assessments of sites whose data the user may read, ready for _assessment_out."""
+    return (
+        FidelityAssessment.objects.filter(programme=access.programme)
+        .filter(access.readable_site_filter())
+        .select_related("site", "assessor")
+        .prefetch_related(
+            "ratings__component",
+            Prefetch(
+                "revisions",
+                FidelityAssessmentRevision.objects.select_related("assessor", "revised_by"),
+            ),
+        )
+    )
+
+
 def _assessment_out(access: permissions.Access, a: FidelityAssessment) -> dict:
     notes = access.can_read_notes(a.site_id)
+    revisions = list(a.revisions.all())
     return {
         "id": a.pk,
         "site": a.site.code,
@@ -94,18 +155,25 @@ def _assessment_out(access: permissions.Access, a: FidelityAssessment) -> dict:
             }
             for r in a.ratings.all()
         ],
+        "version": a.version,
+        "corrected_at": revisions[-1].revised_at if revisions else None,
+        "corrected_by": _username(revisions[-1].revised_by) if revisions else None,
+        "revisions": [_revision_out(rev, notes) for rev in revisions],
     }
+
+
+def _omitted(a: FidelityAssessment, sent: set[int]) -> list[dict]:
+    return [
+        {"id": r.component_id, "name": r.component.name}
+        for r in a.ratings.all()
+        if r.component_id not in sent
+    ]
 
 
 @router.get("/programmes/{slug}/fidelity/assessments", response=list[AssessmentOut])
 def list_assessments(request: HttpRequest, slug: str, site: str | None = None):
     access = permissions.access_for(request.user, slug)
-    qs = (
-        FidelityAssessment.objects.filter(programme=access.programme)
-        .filter(access.readable_site_filter())
-        .select_related("site", "assessor")
-        .prefetch_related("ratings__component")
-    )
+    qs = _assessments(access)
     if site:
         qs = qs.filter(site=_site(access, site))
     return [_assessment_out(access, a) for a in qs]
@@ -124,13 +192,59 @@ def create_assessment(request: HttpRequest, slug: str, body: AssessmentIn):
         ratings=[actions.RatingInput(r.component, r.rating, r.evidence) for r in body.ratings],
         note=body.note,
     )
-    sent = {r.component for r in body.ratings}
-    omitted = [
-        {"id": r.component_id, "name": r.component.name}
-        for r in a.ratings.select_related("component")
-        if r.component_id not in sent
-    ]
-    return Status(201, _assessment_out(access, a) | {"omitted": omitted})
+    a = _assessments(access).get(pk=a.pk)
+    out = _assessment_out(access, a)
+    return Status(201, out | {"omitted": _omitted(a, {r.component for r in body.ratings})})
+
+
+def _get_assessment(access: permissions.Access, pk: int) -> FidelityAssessment:
+    a = _assessments(access).filter(pk=pk).first()
+    if a is None:
+        raise Http404("No such assessment.")
+    return a
+
+
+@router.get("/programmes/{slug}/fidelity/assessments/{pk}", response=AssessmentOut)
+def get_assessment(request: HttpRequest, slug: str, pk: int):
+    access = permissions.access_for(request.user, slug)
+    return _assessment_out(access, _get_assessment(access, pk))
+
+
+class AssessmentUpdate(Schema):
+    site: str | None = Field(None, description="If sent, must be the assessment's site.")
+    period_start: date | None = Field(None, description="If sent, must be its quarter.")
+    ratings: list[RatingIn]
+    note: str = ""
+    version: int = Field(description="The version you read; a stale one is refused (422).")
+
+
+@router.put("/programmes/{slug}/fidelity/assessments/{pk}", response=AssessmentCreatedOut)
+def correct_assessment(request: HttpRequest, slug: str, pk: int, body: AssessmentUpdate):
+    """Correct an assessment: the ratings, evidence and note replace the earlier ones, which
+    are kept as a revision; core functions left out are recorded as not_assessed."""
+    access = permissions.access_for(request.user, slug)
+    a = _get_assessment(access, pk)
+    access.require(access.can_edit_site(a.site_id))
+    errors = {}
+    if body.site is not None and body.site != a.site.code:
+        errors["site"] = f"This assessment is of {a.site.code}; a correction cannot move it."
+    if body.period_start is not None and body.period_start != a.period_start:
+        errors["period_start"] = (
+            f"This assessment is of the quarter from {a.period_start:%d %b %Y}; "
+            "a correction cannot move it."
+        )
+    if errors:
+        raise ValidationError(errors)
+    actions.revise_assessment(
+        request.user,
+        a,
+        [actions.RatingInput(r.component, r.rating, r.evidence) for r in body.ratings],
+        body.note,
+        body.version,
+    )
+    a = _get_assessment(access, pk)
+    out = _assessment_out(access, a)
+    return out | {"omitted": _omitted(a, {r.component for r in body.ratings})}
 
 
 class MatrixCellOut(Schema):

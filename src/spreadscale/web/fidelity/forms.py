@@ -47,6 +47,19 @@ class AssessmentForm(forms.Form):
             )
 
 
+class AssessmentCorrectionForm(AssessmentForm):
+    """An assessment's ratings, evidence and note, corrected; its quarter stays."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["period_start"]
+        for c in self.components:
+            if c.retired:
+                self.fields[f"rating_{c.pk}"].label = f"{c.name} (retired)"
+
+
 class ComponentForm(forms.Form):
     """A component of the intervention: added by the lead, or edited with the version read."""
 

@@ -7,11 +7,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Prefetch
+
 from spreadscale.analytics import fidelity as frame
 from spreadscale.web.core import selectors as core_selectors
 from spreadscale.web.core.models import Component, Site
 from spreadscale.web.fidelity.actions import FIDELITY_MEASURE
-from spreadscale.web.fidelity.models import Adaptation, FidelityAssessment, FidelityRating
+from spreadscale.web.fidelity.models import (
+    Adaptation,
+    FidelityAssessment,
+    FidelityAssessmentRevision,
+    FidelityRating,
+)
 from spreadscale.web.fidelity.selectors import (
     Series,
     evidence,
@@ -192,6 +199,12 @@ def site_history(access: Access, site: Site, components: list[Component]) -> dic
     assessments = list(
         FidelityAssessment.objects.filter(programme=access.programme, site=site)
         .select_related("assessor")
+        .prefetch_related(
+            Prefetch(
+                "revisions",
+                FidelityAssessmentRevision.objects.select_related("assessor", "revised_by"),
+            )
+        )
         .order_by("period_start")
     )
     ratings = {
@@ -217,7 +230,42 @@ def site_history(access: Access, site: Site, components: list[Component]) -> dic
                 }
             )
         rows.append({"component": c, "cells": cells})
-    return {"assessments": assessments, "rows": rows}
+    return {
+        "assessments": assessments,
+        "rows": rows,
+        # Each assessment with its latest correction (None if never corrected).
+        "columns": [
+            {"assessment": a, "correction": (list(a.revisions.all()) or [None])[-1]}
+            for a in assessments
+        ],
+        "earlier": earlier_versions(assessments, notes=notes),
+    }
+
+
+def earlier_versions(assessments: list[FidelityAssessment], *, notes: bool) -> list[dict[str, Any]]:
+    """What corrected assessments said before, latest correction first. Evidence and notes
+    only with ``notes`` (the rule of the current ratings)."""
+    out = []
+    for a in assessments:
+        for rev in reversed(list(a.revisions.all())):
+            out.append(
+                {
+                    "assessment": a,
+                    "revision": rev,
+                    "notes": notes,
+                    "note": rev.note if notes else "",
+                    "ratings": [
+                        {
+                            "name": r.get("name", ""),
+                            "css": CELL.get(r.get("rating"), CELL["not_assessed"])[0],
+                            "label": dict(frame.RATINGS).get(r.get("rating"), r.get("rating")),
+                            "evidence": r.get("evidence", "") if notes else "",
+                        }
+                        for r in rev.ratings
+                    ],
+                }
+            )
+    return out
 
 
 def reason_codes(a: Adaptation) -> list[str]:

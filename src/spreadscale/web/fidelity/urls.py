@@ -8,6 +8,11 @@ app_name = "fidelity"
 urlpatterns = [
     path("fidelity/", views.overview, name="overview"),
     path("sites/<int:site_id>/fidelity/", views.site_fidelity, name="site_fidelity"),
+    path(
+        "sites/<int:site_id>/fidelity/<int:pk>/correct/",
+        views.assessment_correct,
+        name="assessment_correct",
+    ),
     path("sites/<int:site_id>/phase-gated/", views.move_phase, name="move_phase"),
     path("adaptations/", views.adaptation_list, name="adaptation_list"),
     path("adaptations/new/", views.adaptation_new, name="adaptation_new"),

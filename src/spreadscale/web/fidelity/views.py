@@ -21,12 +21,13 @@ from spreadscale.web.fidelity import actions, reports
 from spreadscale.web.fidelity.forms import (
     AdaptationForm,
     AdoptForm,
+    AssessmentCorrectionForm,
     AssessmentForm,
     ComponentForm,
     GatedPhaseForm,
     StageGateForm,
 )
-from spreadscale.web.fidelity.models import Adaptation, StageGate
+from spreadscale.web.fidelity.models import Adaptation, FidelityAssessment, StageGate
 from spreadscale.web.fidelity.selectors import (
     components_in_use,
     evidence,
@@ -124,7 +125,81 @@ def site_fidelity(request: HttpRequest, slug: str, site_id: int) -> HttpResponse
             "history": history,
             "components": components,
             "can_notes": access.can_read_notes(site_id),
+            "can_edit": can_edit,
             "form": form,
+        },
+        status=status,
+    )
+
+
+@login_required
+def assessment_correct(request: HttpRequest, slug: str, site_id: int, pk: int) -> HttpResponse:
+    """Correct a recorded assessment: its ratings, evidence and note, with the version read."""
+    access = permissions.access_for(request.user, slug)
+    enrolment = permissions.enrolment_for(access, site_id)
+    # Those who may record the site's assessments correct them; others get 403, as there.
+    access.require(access.can_edit_site(site_id))
+    try:
+        a = FidelityAssessment.objects.select_related("intervention").get(
+            programme=access.programme, site_id=site_id, pk=pk
+        )
+    except FidelityAssessment.DoesNotExist:
+        raise Http404("No such assessment.") from None
+    rated = {r.component_id: r for r in a.ratings.select_related("component")}
+    # The core functions in use, and any retired since that this assessment rates.
+    in_use = _components(access.programme, core_only=True)
+    by_pk = {c.pk: c for c in [*in_use, *(r.component for r in rated.values())]}
+    components = sorted(
+        (c for c in by_pk.values() if c.intervention_id == a.intervention_id),
+        key=lambda c: (c.order, c.name),
+    )
+    initial: dict[str, object] = {"note": a.note, "version": a.version}
+    for c in components:
+        if c.pk in rated:
+            initial[f"rating_{c.pk}"] = rated[c.pk].rating
+            initial[f"evidence_{c.pk}"] = rated[c.pk].evidence
+    form = AssessmentCorrectionForm(request.POST or None, initial=initial, components=components)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.revise_assessment(
+                    request.user,
+                    a,
+                    [
+                        actions.RatingInput(
+                            c.pk,
+                            form.cleaned_data[f"rating_{c.pk}"],
+                            form.cleaned_data[f"evidence_{c.pk}"],
+                        )
+                        for c in components
+                    ],
+                    form.cleaned_data["note"],
+                    form.cleaned_data["version"],
+                )
+            except ValidationError as exc:
+                add_errors(form, exc)
+            else:
+                messages.success(request, "Assessment corrected; the earlier ratings are kept.")
+                return redirect("fidelity:site_fidelity", slug=slug, site_id=site_id)
+        status = 422
+    return render(
+        request,
+        "fidelity/assessment_correct.html",
+        {
+            "access": access,
+            "programme": access.programme,
+            "site": enrolment.site,
+            "assessment": a,
+            "form": form,
+            "earlier": reports.earlier_versions(
+                list(
+                    FidelityAssessment.objects.filter(pk=a.pk).prefetch_related(
+                        "revisions__revised_by", "revisions__assessor"
+                    )
+                ),
+                notes=access.can_read_notes(site_id),
+            ),
         },
         status=status,
     )
