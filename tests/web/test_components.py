@@ -384,3 +384,19 @@ def test_only_the_lead_changes_components_through_the_api(client_for, programme,
     assert client.delete(url).status_code == 403
     c.refresh_from_db()
     assert (c.name, c.retired) == ("Insertion cart or kit", False)
+
+
+def test_retiring_moves_the_version_on_so_an_edit_opened_before_is_stale(programme, user):
+    from spreadscale.web.core import actions as core_actions
+    from spreadscale.web.core.errors import StaleEdit
+    from spreadscale.web.fidelity import actions
+
+    c = _unused(programme)
+    seen = c.version
+    actions.retire_component(user("lead"), c)
+    c.refresh_from_db()
+    assert c.retired and c.version == seen + 1
+    with pytest.raises(StaleEdit):
+        core_actions.update_component(
+            user("lead"), c, description="Typed before it was retired", expected_version=seen
+        )

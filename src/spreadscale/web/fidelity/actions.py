@@ -821,38 +821,33 @@ def delete_component(actor: Actor, component: Component) -> None:
     component.delete()
 
 
-@transaction.atomic
-def retire_component(actor: Actor, component: Component) -> Component:
-    """Stop asking sites about a component while keeping its history."""
-    if component.retired:
-        raise ValidationError({"retired": f"{component.name} is already retired."})
-    component.retired = True
-    component.save(update_fields=["retired"])
+def _set_retired(actor: Actor, component: Component, retired: bool, verb: str) -> Component:
+    if component.retired == retired:
+        state = "already retired" if retired else "not retired"
+        raise ValidationError({"retired": f"{component.name} is {state}."})
+    component.retired = retired
+    component.version += 1  # an edit form opened before sees the change
+    component.save(update_fields=["retired", "version"])
     record_event(
         actor,
-        "component.retired",
+        verb,
         component,
         programme=component.intervention.programme,
         payload={"name": component.name},
     )
     return component
+
+
+@transaction.atomic
+def retire_component(actor: Actor, component: Component) -> Component:
+    """Stop asking sites about a component while keeping its history."""
+    return _set_retired(actor, component, True, "component.retired")
 
 
 @transaction.atomic
 def restore_component(actor: Actor, component: Component) -> Component:
     """Bring a retired component back: sites are asked about it again."""
-    if not component.retired:
-        raise ValidationError({"retired": f"{component.name} is not retired."})
-    component.retired = False
-    component.save(update_fields=["retired"])
-    record_event(
-        actor,
-        "component.restored",
-        component,
-        programme=component.intervention.programme,
-        payload={"name": component.name},
-    )
-    return component
+    return _set_retired(actor, component, False, "component.restored")
 
 
 @transaction.atomic
