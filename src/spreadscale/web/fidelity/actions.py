@@ -165,6 +165,18 @@ def _write_score(
     )
 
 
+def _write_ratings(assessment: FidelityAssessment, ratings: Iterable[RatingInput]) -> None:
+    FidelityRating.objects.bulk_create(
+        FidelityRating(
+            assessment=assessment,
+            component_id=r.component_id,
+            rating=r.rating,
+            evidence=r.evidence.strip(),
+        )
+        for r in ratings
+    )
+
+
 @transaction.atomic
 def record_assessment(
     actor: Actor,
@@ -211,15 +223,7 @@ def record_assessment(
         note=note.strip(),
         score=score,
     )
-    FidelityRating.objects.bulk_create(
-        FidelityRating(
-            assessment=assessment,
-            component_id=r.component_id,
-            rating=r.rating,
-            evidence=r.evidence.strip(),
-        )
-        for r in ratings
-    )
+    _write_ratings(assessment, ratings)
     record_event(
         actor,
         "fidelity.assessed",
@@ -316,15 +320,7 @@ def revise_assessment(
         revised_at=at or timezone.now(),
     )
     FidelityRating.objects.filter(assessment=current).delete()
-    FidelityRating.objects.bulk_create(
-        FidelityRating(
-            assessment=current,
-            component_id=r.component_id,
-            rating=r.rating,
-            evidence=r.evidence.strip(),
-        )
-        for r in complete
-    )
+    _write_ratings(current, complete)
     previous = current.score
     FidelityAssessment.objects.filter(pk=current.pk).update(score=score, note=note)
     current.score, current.note = score, note
