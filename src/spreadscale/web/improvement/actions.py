@@ -165,7 +165,6 @@ def add_node(
     return node
 
 
-@transaction.atomic
 def node_revision(actor: Actor, node: DriverNode) -> DriverNodeRevision:
     """The node's current state as an (unsaved) revision, to keep before it is changed."""
     return DriverNodeRevision(
@@ -181,6 +180,7 @@ def node_revision(actor: Actor, node: DriverNode) -> DriverNodeRevision:
     )
 
 
+@transaction.atomic
 def edit_node(
     actor: Actor,
     node: DriverNode,
