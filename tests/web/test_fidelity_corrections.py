@@ -357,3 +357,41 @@ def test_the_api_corrects_an_assessment_with_the_version_it_read(client_for, pro
     missing = client.put(f"{API}/{pk}", {"ratings": []}, content_type="application/json")
     assert missing.status_code == 422
     assert FidelityAssessment.objects.get(pk=pk).version == 2
+
+
+def test_a_correction_that_leaves_out_evidence_or_the_note_keeps_them(
+    client_for, programme, assessed
+):
+    core = _core(programme)
+    before = {r.component_id: r.evidence for r in assessed.ratings.all()}
+    body = {
+        "ratings": [
+            {"component": c.pk, "rating": "intended"} for c in core[:3]
+        ]  # no evidence sent: each function keeps what it had
+        + [{"component": core[3].pk, "rating": "intended", "evidence": "Now daily"}],
+        "version": assessed.version,
+    }
+    put = client_for("site_a").put(f"{API}/{assessed.pk}", body, content_type="application/json")
+    assert put.status_code == 200, put.content
+    after = FidelityAssessment.objects.get(pk=assessed.pk)
+    evidence = {r.component_id: r.evidence for r in after.ratings.all()}
+    assert [evidence[c.pk] for c in core[:3]] == [before[c.pk] for c in core[:3]]
+    assert evidence[core[3].pk] == "Now daily"
+    assert after.note == assessed.note != ""
+
+
+def test_an_out_of_range_component_id_is_a_422_not_a_server_error(client_for, assessed):
+    body = {
+        "ratings": [{"component": 2**70, "rating": "intended"}],
+        "version": assessed.version,
+    }
+    client = client_for("site_a")
+    put = client.put(f"{API}/{assessed.pk}", body, content_type="application/json")
+    assert put.status_code == 422
+    assert put.json()["errors"][0]["field"].startswith("ratings")
+    post = client.post(
+        API,
+        {"site": "RA1-GICU", "period_start": "2026-10-01"} | body,
+        content_type="application/json",
+    )
+    assert post.status_code == 422

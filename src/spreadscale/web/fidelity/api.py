@@ -85,9 +85,11 @@ class AssessmentCreatedOut(AssessmentOut):
 
 
 class RatingIn(Schema):
-    component: int = Field(description="Component id (a core function).")
+    component: int = Field(ge=1, le=2**63 - 1, description="Component id (a core function).")
     rating: str = Field(description=f"One of {', '.join(frame.codes(frame.RATINGS))}.")
-    evidence: str = ""
+    evidence: str | None = Field(
+        None, description="What shows it. Left out: none (on a correction, the earlier evidence)."
+    )
 
 
 class AssessmentIn(Schema):
@@ -189,7 +191,9 @@ def create_assessment(request: HttpRequest, slug: str, body: AssessmentIn):
         access.programme,
         site,
         period_start=body.period_start,
-        ratings=[actions.RatingInput(r.component, r.rating, r.evidence) for r in body.ratings],
+        ratings=[
+            actions.RatingInput(r.component, r.rating, r.evidence or "") for r in body.ratings
+        ],
         note=body.note,
     )
     a = _assessments(access).get(pk=a.pk)
@@ -214,14 +218,15 @@ class AssessmentUpdate(Schema):
     site: str | None = Field(None, description="If sent, must be the assessment's site.")
     period_start: date | None = Field(None, description="If sent, must be its quarter.")
     ratings: list[RatingIn]
-    note: str = ""
+    note: str | None = Field(None, description="Left out: the assessment's note is kept.")
     version: int = Field(description="The version you read; a stale one is refused (422).")
 
 
 @router.put("/programmes/{slug}/fidelity/assessments/{pk}", response=AssessmentCreatedOut)
 def correct_assessment(request: HttpRequest, slug: str, pk: int, body: AssessmentUpdate):
-    """Correct an assessment: the ratings, evidence and note replace the earlier ones, which
-    are kept as a revision; core functions left out are recorded as not_assessed."""
+    """Correct an assessment: the ratings replace the earlier ones, which are kept as a
+    revision; core functions left out are recorded as not_assessed; evidence or a note left
+    out are kept."""
     access = permissions.access_for(request.user, slug)
     a = _get_assessment(access, pk)
     access.require(access.can_edit_site(a.site_id))
@@ -235,11 +240,19 @@ def correct_assessment(request: HttpRequest, slug: str, pk: int, body: Assessmen
         )
     if errors:
         raise ValidationError(errors)
+    earlier = {r.component_id: r.evidence for r in a.ratings.all()}
     actions.revise_assessment(
         request.user,
         a,
-        [actions.RatingInput(r.component, r.rating, r.evidence) for r in body.ratings],
-        body.note,
+        [
+            actions.RatingInput(
+                r.component,
+                r.rating,
+                earlier.get(r.component, "") if r.evidence is None else r.evidence,
+            )
+            for r in body.ratings
+        ],
+        a.note if body.note is None else body.note,
         body.version,
     )
     a = _get_assessment(access, pk)
