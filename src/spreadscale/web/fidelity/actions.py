@@ -821,9 +821,9 @@ def _set_retired(actor: Actor, component: Component, retired: bool, verb: str) -
     if component.retired == retired:
         state = "already retired" if retired else "not retired"
         raise ValidationError({"retired": f"{component.name} is {state}."})
-    component.retired = retired
-    component.version += 1  # an edit form opened before sees the change
-    component.save(update_fields=["retired", "version"])
+    # in the database, so that a concurrent edit's version bump is not lost
+    Component.objects.filter(pk=component.pk).update(retired=retired, version=F("version") + 1)
+    component.refresh_from_db(fields=["retired", "version"])
     record_event(
         actor,
         verb,

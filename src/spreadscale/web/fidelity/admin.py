@@ -1,15 +1,14 @@
 """Admin for data stewards: saves and deletes are logged as events (core.admin.AuditedAdmin).
 
-Day-to-day writes go through the pages and the API, whose actions validate. Here, what is computed
-stays read-only: an assessment's ratings, score and period (the score and the fidelity-score
-observation were computed from the ratings when the assessment was recorded, so editing a rating
-here would leave them wrong), and the components an adaptation touches (its relation to core
-functions is computed from them).
+Day-to-day writes go through the pages and the API, whose actions validate. Here, assessments are
+view only (a correction on the site page recomputes the score and its observation and keeps the
+earlier version; an edit here could do neither), and an adaptation's components and computed
+relation to core functions are read-only.
 """
 
 from django.contrib import admin
 
-from spreadscale.web.core.admin import AuditedAdmin
+from spreadscale.web.core.admin import AuditedAdmin, ReadOnlyAdmin
 from spreadscale.web.fidelity.models import (
     Adaptation,
     AdaptationComponent,
@@ -36,28 +35,14 @@ class RatingInline(ReadOnlyInline):
 
 
 @admin.register(FidelityAssessment)
-class FidelityAssessmentAdmin(AuditedAdmin):
-    list_display = ["site", "period_start", "score", "assessor"]
+class FidelityAssessmentAdmin(ReadOnlyAdmin):
+    """View only: assessments are recorded and corrected on the site's fidelity page or through
+    the API, where the ratings are checked, the score and its observation computed and the
+    earlier version kept."""
+
+    list_display = ["site", "period_start", "score", "assessor", "version"]
     list_filter = ["programme"]
     inlines = [RatingInline]
-    readonly_fields = [
-        "programme",
-        "site",
-        "intervention",
-        "period_start",
-        "period_end",
-        "assessor",
-        "score",
-        "created_at",
-    ]
-
-    # Assessments are recorded on the site's fidelity page or through the API, where the
-    # ratings are checked and the score and its observation computed.
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TouchInline(ReadOnlyInline):

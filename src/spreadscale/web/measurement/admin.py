@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from spreadscale.web.core.admin import AuditedAdmin, ReadOnlyAdmin
-from spreadscale.web.measurement import models
+from spreadscale.web.measurement import actions, models
 
 
 @admin.register(models.Measure)
@@ -9,6 +9,12 @@ class MeasureAdmin(AuditedAdmin):
     list_display = ["name", "programme", "type", "data_kind", "improvement", "default_chart"]
     list_filter = ["programme", "type"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The save wrote back the data token as loaded; a fresh one keeps the board's cache
+        # key new even if an observation write renewed the token meanwhile.
+        actions.data_changed([obj.pk])
 
 
 class RevisionInline(admin.TabularInline):
@@ -46,4 +52,3 @@ class ObservationAdmin(ReadOnlyAdmin):
     readonly_fields = ["version", "entered_by", "updated_at"]
     inlines = [RevisionInline]
     list_select_related = ["measure", "site"]
-
