@@ -338,3 +338,24 @@ def test_outsiders_get_no_cross_site_tables_from_the_api(client_for):
     client = client_for("outsider")
     assert client.get("/api/programmes/clabsi/fidelity/matrix").status_code == 404
     assert client.get("/api/programmes/clabsi/adaptations/summary").status_code == 404
+
+
+def test_an_out_of_range_id_in_an_adaptation_is_a_422_and_nothing_is_saved(client_for):
+    from spreadscale.web.fidelity.models import Adaptation
+
+    before = Adaptation.objects.count()
+    response = client_for("site_a").post(
+        "/api/programmes/clabsi/adaptations",
+        {
+            "site": "RA1-GICU",
+            "title": "A mistyped component id",
+            "date_effective": "2024-09-01",
+            "when_phase": "implementation",
+            "planned": "planned_reactive",
+            "components": [2**70],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422, response.content
+    assert "too large" in response.json()["detail"]
+    assert Adaptation.objects.count() == before

@@ -113,6 +113,16 @@ def body_too_big(request: HttpRequest, exc: RequestDataTooBig):
     )
 
 
+@api.exception_handler(OverflowError)
+def number_out_of_range(request: HttpRequest, exc: OverflowError):
+    # An id or count beyond what the database stores (64 bits), e.g. a mistyped id in a list
+    # that the schema could not bound; the action's transaction has rolled back.
+    message = "A number in the request is too large to be an id or a count here; nothing was saved."
+    return api.create_response(
+        request, {"detail": message, "errors": [{"field": None, "message": message}]}, status=422
+    )
+
+
 @api.exception_handler(PermissionDenied)
 def permission_denied(request: HttpRequest, exc: PermissionDenied):
     return api.create_response(request, {"detail": str(exc) or "Not allowed."}, status=403)
