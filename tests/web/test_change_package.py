@@ -175,3 +175,13 @@ def test_a_site_idea_may_hang_under_its_own_sites_drivers_only(programme, user, 
         actions.create_idea(user("lead"), programme, title="Package idea", drivers=[own])
     copy = actions.copy_idea(user("site_b"), idea, site("RB1-GICU"))
     assert list(copy.drivers.all()) == []  # RA1's own driver stays at RA1
+
+
+def test_a_tampered_form_with_an_id_too_large_for_the_database_is_refused_not_a_500(client_for):
+    url = reverse("change_package", kwargs={"slug": "clabsi"})
+    data = {"title": "Tampered", "holder": "programme", "source": "evidence", "drivers": [2**70]}
+    response = client_for("lead").post(url, data)
+    # SQLite cannot even look the id up (400 from the middleware); PostgreSQL finds no such
+    # driver (the form's 422). Either way the sender is told and nothing is saved.
+    assert response.status_code in (400, 422)
+    assert not ChangeIdea.objects.filter(title="Tampered").exists()

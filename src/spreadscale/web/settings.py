@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "spreadscale.web.middleware.NumberOutOfRangeMiddleware",
 ]
 
 ROOT_URLCONF = "spreadscale.web.urls"
