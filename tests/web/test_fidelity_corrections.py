@@ -176,7 +176,9 @@ def test_a_correction_is_checked_as_a_new_assessment_is_and_a_refusal_changes_no
     assert assessed.version == 1
     a = FidelityAssessment.objects.get(pk=assessed.pk)
     assert a.version == 1 and not a.revisions.exists()
-    assert not Event.objects.filter(verb="fidelity.assessment_revised").exists()
+    assert not Event.objects.filter(
+        verb="fidelity.assessment_revised", object_id=str(assessed.pk)
+    ).exists()
 
 
 def test_a_function_retired_since_stays_correctable_on_the_assessment_that_rated_it(

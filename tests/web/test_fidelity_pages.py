@@ -360,3 +360,20 @@ def test_an_out_of_range_id_in_an_adaptation_is_a_422_and_nothing_is_saved(clien
     assert response.status_code == 422, response.content
     assert "nothing was saved" in response.json()["detail"]
     assert Adaptation.objects.count() == before
+
+
+def test_the_demo_has_a_corrected_assessment_whose_earlier_evidence_its_team_can_read(
+    client_for, programme
+):
+    from spreadscale.web.fidelity.models import FidelityAssessmentRevision
+
+    [revision] = FidelityAssessmentRevision.objects.filter(assessment__programme=programme)
+    a = revision.assessment
+    assert a.version == 2 and revision.score == a.score  # the evidence was corrected, not ratings
+    assert (
+        "Night shift's sheet added" in a.ratings.get(component__name__startswith="Daily").evidence
+    )
+    url = f"/p/clabsi/sites/{a.site_id}/fidelity/"
+    page = client_for("lead").get(url).content.decode()
+    assert "Corrected" in page and "Night shift" in page
+    assert "Night shift" not in client_for("patient").get(url).content.decode()

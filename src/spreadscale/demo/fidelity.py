@@ -10,7 +10,7 @@ adaptation, followed by lost core functions.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django.utils import timezone
 from spreadscale.demo.generator import DemoProgramme, month_start
 from spreadscale.web.core.models import Component, Phase, Programme, Role, Site
 from spreadscale.web.fidelity import actions
+from spreadscale.web.fidelity.models import FidelityAssessment
 from spreadscale.web.measurement.models import Measure
 
 DAILY_REVIEW = "Daily review of line necessity"
@@ -122,6 +123,38 @@ def load(programme: Programme, demo: DemoProgramme, users: dict) -> None:
                 at=_at(day),
             )
             month += 3
+
+    # --- a corrected assessment: the leader's first one after adopting, whose evidence for
+    # the daily review was entered against the wrong shift (ratings unchanged) -------------
+    first = (
+        FidelityAssessment.objects.filter(
+            programme=programme,
+            site=sites[leader.code],
+            period_start__gte=month_start(leader.adopt_month),  # type: ignore[arg-type]
+        )
+        .order_by("period_start")
+        .first()
+    )
+    if first is not None:
+        kept = list(first.ratings.all())
+        actions.revise_assessment(
+            assessor(leader.code),
+            first,
+            [
+                actions.RatingInput(
+                    r.component_id,
+                    r.rating,
+                    f"{r.evidence} Night shift's sheet added: it had been filed under the next "
+                    "quarter."
+                    if r.component.name == DAILY_REVIEW
+                    else r.evidence,
+                )
+                for r in kept
+            ],
+            first.note + " Corrected after the night shift's audit sheet turned up.",
+            first.version,
+            at=_at(first.period_start) + timedelta(days=40),
+        )
 
     # --- adaptations -------------------------------------------------------------------
     adopt = month_start(leader.adopt_month)  # type: ignore[arg-type]
