@@ -43,7 +43,9 @@ class AssessmentForm(forms.Form):
                 help_text=c.fidelity_criterion,
             )
             self.fields[f"evidence_{c.pk}"] = forms.CharField(
-                label=f"Evidence for “{c.name}”", required=False
+                label=f"Evidence for “{c.name}”",
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
             )
 
 
