@@ -16,6 +16,7 @@ from ninja.errors import ValidationError as SchemaError
 from ninja.security import HttpBearer, SessionAuth
 
 from spreadscale.web.core.actions import user_for_token
+from spreadscale.web.core.errors import error_list
 
 
 class TokenAuth(HttpBearer):
@@ -38,16 +39,9 @@ api = NinjaAPI(
 
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError):
-    if hasattr(exc, "error_dict"):
-        errors = [{"field": f, "message": m} for f, msgs in exc.message_dict.items() for m in msgs]
-    else:
-        errors = [{"field": None, "message": m} for m in exc.messages]
-    row_errors = getattr(exc, "row_errors", None)
-    if row_errors is not None:
-        errors = [{"row": e.row, "field": e.field, "message": e.message} for e in row_errors]
     return api.create_response(
         request,
-        {"detail": "The request has errors; nothing was saved.", "errors": errors},
+        {"detail": "The request has errors; nothing was saved.", "errors": error_list(exc)},
         status=422,
     )
 

@@ -14,6 +14,7 @@ from pydantic import Field
 from spreadscale.analytics import fidelity as frame
 from spreadscale.web import permissions
 from spreadscale.web.core import actions as core_actions
+from spreadscale.web.core.errors import error_list
 from spreadscale.web.core.models import Component, Intervention, Site
 from spreadscale.web.fidelity import actions, reports
 from spreadscale.web.fidelity.gates import evaluate_gates
@@ -883,6 +884,5 @@ def delete_component(request: HttpRequest, slug: str, pk: int):
     try:
         actions.delete_component(request.user, _component(access, pk))
     except ValidationError as exc:
-        errors = [{"field": f, "message": m} for f, ms in exc.message_dict.items() for m in ms]
-        return Status(409, {"detail": " ".join(exc.messages), "errors": errors})
+        return Status(409, {"detail": " ".join(exc.messages), "errors": error_list(exc)})
     return Status(204, None)
